@@ -1,0 +1,30 @@
+//! iiswsgi: a FastCGI-to-WSGI gateway for IIS (and nginx, Apache, lighttpd).
+//!
+//! Module map, with dependencies pointing down the list and never back:
+//! - [`cli`]: argument parsing and settings; the only user of `anyhow`.
+//! - [`server`]: accepts connections from a [`transport`] and runs the
+//!   FastCGI state machine ([`fastcgi`], sans-IO, from `iiswsgi-proto`) over
+//!   each, handing requests to the [`pool`].
+//! - [`app`]: what answers requests: [`wsgi`] (embedded CPython, feature
+//!   `python`) or [`test_app`].
+//! - [`request`]: the bounded channels between the async server and the
+//!   blocking application threads.
+//! - [`restart`], [`logging`], [`shutdown`]: process plumbing.
+//!
+//! The library never starts the interpreter: the `iiswsgi` binary's `main`
+//! does ([`wsgi::interpreter`]), so a Python process can host this crate too.
+
+pub use iiswsgi_proto::fastcgi;
+
+pub mod app;
+pub mod cli;
+pub mod logging;
+pub mod pool;
+pub mod request;
+pub mod restart;
+pub mod server;
+pub mod shutdown;
+pub mod test_app;
+pub mod transport;
+#[cfg(feature = "python")]
+pub mod wsgi;

@@ -1,0 +1,104 @@
+use bytes::{Buf, Bytes};
+use std::io::{self, BufRead, Read};
+use tokio::sync::mpsc::Receiver;
+
+/// The request body (FCGI_STDIN) as a blocking reader, for application
+/// threads. Chunks arrive through a bounded channel, so memory stays bounded
+/// whatever the upload size. Reads block the calling thread, never the
+/// runtime: call them only from application threads.
+pub struct Body {
+    chunks: Receiver<Bytes>,
+    current: Bytes,
+    finished: bool,
+}
+
+impl Body {
+    pub(super) fn new(chunks: Receiver<Bytes>) -> Self {
+        Self { chunks, current: Bytes::new(), finished: false }
+    }
+
+    /// True once the whole body has been read.
+    pub fn is_finished(&mut self) -> bool {
+        matches!(self.fill_buf(), Ok([]))
+    }
+
+    /// Reads up to `limit` bytes, or through the first newline if it comes
+    /// first (the semantics of Python's `readline(size)`).
+    pub fn read_line_limited(&mut self, limit: usize, out: &mut Vec<u8>) -> io::Result<()> {
+        while out.len() < limit {
+            let available = self.fill_buf()?;
+            if available.is_empty() {
+                break;
+            }
+            let room = limit - out.len();
+            let window = &available[..available.len().min(room)];
+            match window.iter().position(|&b| b == b'\n') {
+                Some(newline) => {
+                    out.extend_from_slice(&window[..=newline]);
+                    self.consume(newline + 1);
+                    break;
+                }
+                None => {
+                    let taken = window.len();
+                    out.extend_from_slice(window);
+                    self.consume(taken);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl BufRead for Body {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        while self.current.is_empty() && !self.finished {
+            match self.chunks.blocking_recv() {
+                Some(chunk) => self.current = chunk,
+                None => self.finished = true,
+            }
+        }
+        Ok(&self.current)
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.current.advance(amount);
+    }
+}
+
+impl Read for Body {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(chunks: &[&'static [u8]]) -> Body {
+        let (tx, rx) = tokio::sync::mpsc::channel(chunks.len().max(1));
+        for chunk in chunks {
+            tx.try_send(Bytes::from_static(chunk)).unwrap();
+        }
+        Body::new(rx)
+    }
+
+    #[test]
+    fn lines_span_chunks() {
+        let mut body = body(&[b"ab", b"c\nde", b"f"]);
+        let mut line = Vec::new();
+        body.read_line_limited(usize::MAX, &mut line).unwrap();
+        assert_eq!(line, b"abc\n");
+        line.clear();
+        body.read_line_limited(2, &mut line).unwrap();
+        assert_eq!(line, b"de");
+        let mut rest = Vec::new();
+        body.read_to_end(&mut rest).unwrap();
+        assert_eq!(rest, b"f");
+        assert!(body.is_finished());
+    }
+}
