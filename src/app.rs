@@ -11,7 +11,7 @@ pub trait App: Send + Sync + 'static {
     /// Runs one pool thread: `next` blocks until a request comes, and gives
     /// `None` when the pool shuts down. Apps that keep per-thread state (an
     /// attached interpreter thread) override this to set it up once.
-    fn run_thread(&self, next: &mut dyn FnMut() -> Option<Request>) {
+    fn run_thread(&self, next: &mut (dyn FnMut() -> Option<Request> + Send)) {
         while let Some(request) = next() {
             self.handle(request);
         }

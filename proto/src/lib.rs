@@ -7,6 +7,7 @@
 //!
 //! Nothing here does I/O: no sockets, no files, no async runtime. Bytes go in,
 //! records and events come out, and replies are queued for the caller to
-//! write. `cargo tree -p iiswsgi-proto` lists only `thiserror`.
+//! write. `cargo tree -p iiswsgi-proto` lists only `thiserror` and `quick-xml`.
 
 pub mod fastcgi;
+pub mod iis;

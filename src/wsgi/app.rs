@@ -1,0 +1,198 @@
+use super::environ::Template;
+use super::loader::{self, AppSpec, LoadFailure};
+use super::log_writer::LogWriter;
+use super::response::{self, Reporting};
+use super::site;
+use crate::app::App;
+use crate::request::{latin1, Request};
+use crate::restart::{self, RestartWatcher};
+use crate::shutdown::Shutdown;
+use pyo3::prelude::*;
+use pyo3::sync::MutexExt;
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// How the WSGI app is found and served.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub spec: AppSpec,
+    /// Tracebacks in error responses.
+    pub debug: bool,
+    /// Started by IIS: apply IIS's fixes, keep routine output off FCGI_STDERR.
+    pub iis: bool,
+    pub multithread: bool,
+    pub multiprocess: bool,
+    /// `--pythonpath`.
+    pub pythonpath: Option<String>,
+    /// `--script-name`; else the `SCRIPT_NAME` environment variable.
+    pub script_name: Option<String>,
+    /// Watch for changes even when `WSGI_RESTART_FILE_REGEX` is unset.
+    pub watch_by_default: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot prepare the Python environment: {0}")]
+pub struct SetupError(String);
+
+struct Loaded {
+    app: Result<Py<PyAny>, LoadFailure>,
+    template: Template,
+}
+
+/// The embedded WSGI gateway as an [`App`].
+pub struct WsgiApp {
+    settings: Settings,
+    shutdown: Shutdown,
+    loaded: OnceLock<Loaded>,
+    loading: Mutex<()>,
+    watcher: Mutex<Option<RestartWatcher>>,
+}
+
+impl WsgiApp {
+    /// Prepares the interpreter (which must be running) and, unless the app
+    /// comes from WSGI_HANDLER, loads it now so start-up logs say whether
+    /// it works.
+    pub fn new(settings: Settings, shutdown: Shutdown) -> Result<Self, SetupError> {
+        let this = Self {
+            settings,
+            shutdown,
+            loaded: OnceLock::new(),
+            loading: Mutex::new(()),
+            watcher: Mutex::new(None),
+        };
+        Python::attach(|py| -> Result<(), SetupError> {
+            let setup = |err: PyErr| SetupError(err.to_string());
+            if this.settings.iis {
+                let sys = py.import("sys").map_err(setup)?;
+                sys.setattr("stdout", Py::new(py, LogWriter::new("stdout")).map_err(setup)?).map_err(setup)?;
+                sys.setattr("stderr", Py::new(py, LogWriter::new("stderr")).map_err(setup)?).map_err(setup)?;
+            }
+            if let Some(paths) = &this.settings.pythonpath {
+                let entries = site::split_pythonpath(&site::expand_percent_vars(paths));
+                site::extend_sys_path(py, &entries, true).map_err(setup)?;
+            }
+            let cwd = std::env::current_dir().map_err(|e| SetupError(e.to_string()))?;
+            site::extend_sys_path(py, &[cwd.to_string_lossy().into_owned()], true).map_err(setup)?;
+            if !this.settings.spec.is_lazy() {
+                this.load(py, &cwd);
+            }
+            Ok(())
+        })?;
+        Ok(this)
+    }
+
+    fn reporting(&self) -> Reporting {
+        Reporting { debug: self.settings.debug, iis: self.settings.iis }
+    }
+
+    /// The app, loading it at the first request when it comes from
+    /// WSGI_HANDLER (the site's folder is known only then).
+    fn loaded(&self, py: Python<'_>, request: &Request) -> &Loaded {
+        if let Some(loaded) = self.loaded.get() {
+            return loaded;
+        }
+        let _guard = self.loading.lock_py_attached(py).unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(loaded) = self.loaded.get() {
+            return loaded;
+        }
+        let dir = site::site_dir(request.param("APPL_PHYSICAL_PATH").as_deref());
+        match site::apply(py, &dir) {
+            Ok(settings) => {
+                for (key, value) in &settings {
+                    tracing::info!("web.config appSetting {key}={value}");
+                }
+                if let Ok(path) = std::env::var("WSGI_LOG") {
+                    if let Err(err) = crate::logging::redirect(Path::new(&path)) {
+                        tracing::warn!("{err}");
+                    }
+                }
+                self.load(py, &dir)
+            }
+            Err(failure) => self.store(py, Err(failure)),
+        }
+    }
+
+    fn load(&self, py: Python<'_>, dir: &Path) -> &Loaded {
+        let app = loader::load(py, &self.settings.spec);
+        match &app {
+            Ok(_) => tracing::info!("loaded the app from {}", self.settings.spec),
+            Err(failure) => tracing::error!("cannot load the app from {}: {}", self.settings.spec, failure.render(true)),
+        }
+        self.watch(dir);
+        self.store(py, app)
+    }
+
+    fn store(&self, py: Python<'_>, app: Result<Py<PyAny>, LoadFailure>) -> &Loaded {
+        let template = Template::new(py, self.settings.multithread, self.settings.multiprocess).map(|mut t| {
+            t.iis = self.settings.iis;
+            t.script_name = self.settings.script_name.clone().or_else(|| std::env::var("SCRIPT_NAME").ok());
+            t.allow_path_info = std::env::var_os("AllowPathInfoForScriptMappings").is_some();
+            t
+        });
+        let loaded = match template {
+            Ok(template) => Loaded { app, template },
+            Err(err) => {
+                // Only a broken interpreter fails here; report it like a load failure.
+                let failure = LoadFailure::new(format!("cannot build the WSGI environ: {err}"));
+                let template = Template::new(py, false, false).expect("an empty environ template");
+                Loaded { app: Err(failure), template }
+            }
+        };
+        self.loaded.get_or_init(|| loaded)
+    }
+
+    fn watch(&self, dir: &Path) {
+        let pattern = std::env::var("WSGI_RESTART_FILE_REGEX").ok();
+        if pattern.is_none() && !self.settings.watch_by_default {
+            return;
+        }
+        match restart::watch(dir, pattern.as_deref(), self.shutdown.clone()) {
+            Ok(watcher) => *self.watcher.lock().unwrap_or_else(|p| p.into_inner()) = watcher,
+            Err(err) => tracing::warn!("{err}; files will not be watched"),
+        }
+    }
+
+    fn serve(&self, py: Python<'_>, request: Request) {
+        let loaded = self.loaded(py, &request);
+        let Request { params, body, response } = request;
+        let response = Arc::new(response);
+        let app = match &loaded.app {
+            Ok(app) => app.bind(py),
+            Err(failure) => {
+                let text = failure.render(self.settings.debug);
+                return response::send_error(&response, false, &text, self.settings.iis);
+            }
+        };
+        let head_only = params.get(b"REQUEST_METHOD").is_some_and(|m| m == b"HEAD");
+        match loaded.template.build(py, &params, body) {
+            Ok(environ) => response::run(py, app, environ, response, head_only, self.reporting()),
+            Err(err) => {
+                tracing::error!("cannot build the environ: {err}");
+                response::send_error(&response, false, "Error occurred:\n\ncannot build the WSGI environ\n", self.settings.iis);
+            }
+        }
+    }
+}
+
+impl App for WsgiApp {
+    fn handle(&self, request: Request) {
+        Python::attach(|py| self.serve(py, request));
+    }
+
+    /// Attaches the thread to the interpreter once and detaches only while
+    /// waiting for the next request (granian's pattern).
+    fn run_thread(&self, next: &mut (dyn FnMut() -> Option<Request> + Send)) {
+        Python::attach(|py| {
+            while let Some(request) = py.detach(&mut *next) {
+                let method = request.param("REQUEST_METHOD").unwrap_or_default();
+                let uri = request.params.get(b"REQUEST_URI").or(request.params.get(b"PATH_INFO")).map(latin1);
+                tracing::debug!("{method} {}", uri.unwrap_or_default());
+                self.serve(py, request);
+            }
+        });
+    }
+
+    fn describe(&self) -> String {
+        format!("WSGI app {}", self.settings.spec)
+    }
+}

@@ -1,0 +1,140 @@
+//! The WSGI environ: PARAMS as native (latin-1) strings, the `wsgi.*` keys,
+//! wfastcgi's raw-bytes extras, and the fixes IIS needs.
+
+use super::file_wrapper::FileWrapper;
+use super::input::Input;
+use super::log_writer::LogWriter;
+use crate::request::{latin1, Body, Params};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+
+/// wfastcgi keeps the raw bytes of these under a second key.
+const RAW_KEYS: [(&[u8], &str); 4] = [
+    (b"SCRIPT_NAME", "wsgi.script_name"),
+    (b"PATH_INFO", "wsgi.path_info"),
+    (b"QUERY_STRING", "wsgi.query_string"),
+    (b"HTTP_X_ORIGINAL_URL", "wfastcgi.http_x_original_url"),
+];
+
+/// What is the same for every request, built once after the app loads.
+pub struct Template {
+    /// The constant keys, copied into each request's dict.
+    base: Py<PyDict>,
+    /// Apply IIS's fixes (SCRIPT_NAME/PATH_INFO, X-Original-URL).
+    pub iis: bool,
+    /// A mount prefix: SCRIPT_NAME, stripped from PATH_INFO.
+    pub script_name: Option<String>,
+    /// wfastcgi's `AllowPathInfoForScriptMappings`: keep IIS's SCRIPT_NAME.
+    pub allow_path_info: bool,
+}
+
+impl Template {
+    pub fn new(py: Python<'_>, multithread: bool, multiprocess: bool) -> PyResult<Self> {
+        let base = PyDict::new(py);
+        base.set_item("wsgi.version", (1, 0))?;
+        base.set_item("wsgi.multithread", multithread)?;
+        base.set_item("wsgi.multiprocess", multiprocess)?;
+        base.set_item("wsgi.run_once", false)?;
+        base.set_item("wsgi.input_terminated", true)?;
+        base.set_item("wsgi.errors", Py::new(py, LogWriter::new("wsgi.errors"))?)?;
+        base.set_item("wsgi.file_wrapper", py.get_type::<FileWrapper>())?;
+        Ok(Self { base: base.unbind(), iis: false, script_name: None, allow_path_info: false })
+    }
+
+    pub fn build<'py>(&self, py: Python<'py>, params: &Params, body: Body) -> PyResult<Bound<'py, PyDict>> {
+        let environ = self.base.bind(py).copy()?;
+        for (name, value) in params.iter() {
+            environ.set_item(latin1(name), latin1(value))?;
+            if let Some((_, raw_key)) = RAW_KEYS.iter().find(|(n, _)| *n == name) {
+                environ.set_item(*raw_key, PyBytes::new(py, value))?;
+            }
+        }
+        let text = |name: &[u8]| params.get(name).map(latin1);
+        let (script_name, path_info) = self.paths(text(b"SCRIPT_NAME"), text(b"PATH_INFO"), text(b"HTTP_X_ORIGINAL_URL"));
+        for (key, raw_key, value) in
+            [("SCRIPT_NAME", "wsgi.script_name", script_name), ("PATH_INFO", "wsgi.path_info", path_info)]
+        {
+            let raw: Vec<u8> = value.chars().map(|c| c as u8).collect();
+            environ.set_item(key, value)?;
+            environ.set_item(raw_key, PyBytes::new(py, &raw))?;
+        }
+        if params.get(b"QUERY_STRING").is_none() {
+            environ.set_item("QUERY_STRING", "")?;
+            environ.set_item("wsgi.query_string", PyBytes::new(py, b""))?;
+        }
+        environ.set_item("wsgi.url_scheme", if is_https(params) { "https" } else { "http" })?;
+        environ.set_item("wsgi.input", Py::new(py, Input::new(body))?)?;
+        Ok(environ)
+    }
+
+    /// SCRIPT_NAME and PATH_INFO as the app must see them.
+    ///
+    /// IIS sends the whole URL path in both (and the original path, before
+    /// URL Rewrite, in X-Original-URL), so under IIS SCRIPT_NAME becomes ''
+    /// and PATH_INFO the path without any query, as wfastcgi does. A
+    /// configured prefix becomes SCRIPT_NAME and is stripped from PATH_INFO.
+    pub fn paths(&self, script_name: Option<String>, path_info: Option<String>, original: Option<String>) -> (String, String) {
+        let mut script_name = script_name.unwrap_or_default();
+        let mut path_info = path_info.unwrap_or_default();
+        if self.iis {
+            if let Some(original) = original {
+                path_info = original;
+            }
+            if let Some(query) = path_info.find('?') {
+                path_info.truncate(query);
+            }
+            if !self.allow_path_info {
+                script_name.clear();
+            }
+        }
+        if let Some(prefix) = self.script_name.as_deref().map(|p| p.trim_end_matches('/')) {
+            if let Some(rest) = path_info.strip_prefix(prefix).filter(|r| r.is_empty() || r.starts_with('/')) {
+                path_info = rest.to_string();
+            }
+            script_name = prefix.to_string();
+        }
+        (script_name, path_info)
+    }
+}
+
+fn is_https(params: &Params) -> bool {
+    params.get(b"HTTPS").is_some_and(|v| v.eq_ignore_ascii_case(b"on"))
+        || params.get(b"SERVER_PORT_SECURE") == Some(b"1")
+        || params.get(b"REQUEST_SCHEME").is_some_and(|v| v.eq_ignore_ascii_case(b"https"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn template(iis: bool, prefix: Option<&str>) -> Template {
+        Python::initialize();
+        Template {
+            base: Python::attach(|py| PyDict::new(py).unbind()),
+            iis,
+            script_name: prefix.map(str::to_string),
+            allow_path_info: false,
+        }
+    }
+
+    fn s(text: &str) -> Option<String> {
+        Some(text.to_string())
+    }
+
+    #[test]
+    fn iis_paths_become_empty_script_name_and_full_path_info() {
+        let t = template(true, None);
+        assert_eq!(t.paths(s("/fob/oar/baz"), s("/fob/oar/baz"), None), (String::new(), "/fob/oar/baz".into()));
+        assert_eq!(t.paths(s("/a"), s("/a?x=1"), None), (String::new(), "/a".into()));
+        assert_eq!(t.paths(s("/rewritten"), s("/rewritten"), s("/orig/path?q=1")), (String::new(), "/orig/path".into()));
+    }
+
+    #[test]
+    fn prefix_is_stripped_from_path_info() {
+        let t = template(true, Some("/app/"));
+        assert_eq!(t.paths(s("/app/x"), s("/app/x"), None), ("/app".into(), "/x".into()));
+        assert_eq!(t.paths(s("/apple"), s("/apple"), None), ("/app".into(), "/apple".into()));
+        let t = template(false, None);
+        assert_eq!(t.paths(s("/s"), s("/p"), s("/ignored")), ("/s".into(), "/p".into()));
+    }
+}

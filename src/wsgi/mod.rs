@@ -1,0 +1,25 @@
+//! The embedded-CPython WSGI gateway (PEP 3333), behind feature `python`.
+//!
+//! - [`interpreter`]: starts CPython in the right environment; called by the
+//!   binary's `main` only.
+//! - [`loader`]: finds the app (module:attr, Paste Deploy, WSGI_HANDLER) and
+//!   [`site`] applies a web.config's appSettings first, as wfastcgi does.
+//! - [`environ`], [`input`], [`start_response`], [`file_wrapper`],
+//!   [`log_writer`]: the objects an app sees.
+//! - [`response`]: runs one request and reports failures in wfastcgi's words
+//!   ([`report`]).
+
+mod app;
+mod environ;
+mod file_wrapper;
+mod input;
+pub mod interpreter;
+mod loader;
+mod log_writer;
+mod report;
+mod response;
+mod site;
+mod start_response;
+
+pub use app::{Settings, WsgiApp};
+pub use loader::{AppSpec, LoadFailure};

@@ -1,0 +1,46 @@
+//! Failure texts, in wfastcgi's words where wfastcgi has words, so sites
+//! moving from wfastcgi see the same messages.
+
+use pyo3::prelude::*;
+
+/// wfastcgi's heading for a failure while loading the handler.
+pub const LOAD_CONTEXT: &str = "Error occurred while reading WSGI handler";
+/// wfastcgi's heading for any other failure.
+pub const REQUEST_CONTEXT: &str = "Error occurred";
+pub const HANDLER_UNSET: &str = "WSGI_HANDLER env var must be set";
+pub const ALREADY_STARTED: &str = "start_response has already been called";
+pub const NOT_STARTED: &str = "start_response has not yet been called";
+
+pub fn could_not_import(name: &str) -> String {
+    format!("\"{name}\" could not be imported")
+}
+
+/// The text of a failure as clients see it. With debugging on it is
+/// wfastcgi's full report (traceback, captured output); otherwise only the
+/// one-line cause, never a traceback.
+pub fn render(context: &str, summary: &str, detail: &str, output: (&str, &str), debug: bool) -> String {
+    if debug {
+        format!("{context}:\n\n{detail}\n\nStdOut: {}\n\nStdErr: {}", output.0, output.1)
+    } else {
+        format!("{context}:\n\n{summary}\n")
+    }
+}
+
+/// `Type: message` of a Python exception.
+pub fn summary(py: Python<'_>, err: &PyErr) -> String {
+    let value = err.value(py);
+    let name = value.get_type().qualname().map(|n| n.to_string()).unwrap_or_else(|_| "Exception".into());
+    match value.str() {
+        Ok(text) if !text.to_string().is_empty() => format!("{name}: {text}"),
+        _ => name,
+    }
+}
+
+/// The formatted traceback of a Python exception, as `traceback.format_exception` prints it.
+pub fn traceback(py: Python<'_>, err: &PyErr) -> String {
+    let formatted = (|| -> PyResult<String> {
+        let lines = py.import("traceback")?.call_method1("format_exception", (err.value(py),))?;
+        Ok(lines.try_iter()?.filter_map(|line| line.ok().map(|l| l.to_string())).collect())
+    })();
+    formatted.unwrap_or_else(|_| summary(py, err))
+}

@@ -1,0 +1,146 @@
+//! Running one request through the app: call it, stream what it yields,
+//! always close the iterable, and turn failures into the right answer.
+
+use super::report::{self, REQUEST_CONTEXT};
+use super::start_response::{SendError, StartResponse};
+use crate::request::Response;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+use std::sync::Arc;
+
+/// How failures are reported, from the settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Reporting {
+    pub debug: bool,
+    /// Under IIS a failure goes to FCGI_STDERR after a bare `Status: 500`
+    /// line, as wfastcgi does, so IIS's stderrMode decides what the client
+    /// sees. Elsewhere a failure is a complete 500 response.
+    pub iis: bool,
+}
+
+enum Failure {
+    /// The client is gone; nothing to report to it.
+    Disconnected,
+    App(PyErr),
+    Message(&'static str),
+}
+
+impl From<PyErr> for Failure {
+    fn from(err: PyErr) -> Self {
+        Failure::App(err)
+    }
+}
+
+impl From<SendError> for Failure {
+    fn from(err: SendError) -> Self {
+        match err {
+            SendError::Disconnected => Failure::Disconnected,
+            SendError::NotStarted => Failure::Message(report::NOT_STARTED),
+        }
+    }
+}
+
+/// Serves one request; never raises, every failure is answered and logged.
+pub fn run(
+    py: Python<'_>,
+    app: &Bound<'_, PyAny>,
+    environ: Bound<'_, PyDict>,
+    response: Arc<Response>,
+    head_only: bool,
+    reporting: Reporting,
+) {
+    let start = match Bound::new(py, StartResponse::new(response.clone(), head_only)) {
+        Ok(start) => start,
+        Err(err) => return report_failure(py, &response, false, Failure::App(err), reporting),
+    };
+    if let Err(failure) = call(py, app, environ, &start, &response) {
+        let started = start.borrow().headers_sent();
+        report_failure(py, &response, started, failure, reporting);
+    }
+}
+
+fn call(
+    py: Python<'_>,
+    app: &Bound<'_, PyAny>,
+    environ: Bound<'_, PyDict>,
+    start: &Bound<'_, StartResponse>,
+    response: &Response,
+) -> Result<(), Failure> {
+    let result = app.call1((environ, start))?;
+    let streamed = stream(py, &result, start, response);
+    // "If the iterable returned by the application has a close() method, the
+    // server or gateway must call that method upon completion of the current
+    // request, whether the request was completed normally, or terminated
+    // early due to an application error" (or a disconnect).
+    let closed = match result.getattr_opt("close") {
+        Ok(Some(close)) => close.call0().map(drop),
+        Ok(None) => Ok(()),
+        Err(err) => Err(err),
+    };
+    streamed?;
+    closed?;
+    Ok(())
+}
+
+fn stream(
+    py: Python<'_>,
+    result: &Bound<'_, PyAny>,
+    start: &Bound<'_, StartResponse>,
+    response: &Response,
+) -> Result<(), Failure> {
+    for chunk in result.try_iter()? {
+        let chunk = chunk?;
+        let bytes = chunk.cast::<PyBytes>().map_err(|_| {
+            let type_name = chunk.get_type().qualname().map(|n| n.to_string()).unwrap_or_default();
+            pyo3::exceptions::PyTypeError::new_err(format!("the app yielded a {type_name}, but WSGI bodies are bytes"))
+        })?;
+        if !bytes.as_bytes().is_empty() {
+            start.borrow_mut().send_body(py, bytes.as_bytes())?;
+        }
+        if response.is_aborted() {
+            return Err(Failure::Disconnected);
+        }
+    }
+    start.borrow_mut().finish(py)?;
+    Ok(())
+}
+
+fn report_failure(py: Python<'_>, response: &Response, started: bool, failure: Failure, reporting: Reporting) {
+    let (summary, detail) = match &failure {
+        Failure::Disconnected => {
+            tracing::info!("the client went away before the response was complete");
+            return;
+        }
+        Failure::App(err) => (report::summary(py, err), report::traceback(py, err)),
+        Failure::Message(message) => (message.to_string(), message.to_string()),
+    };
+    tracing::error!("{REQUEST_CONTEXT}: {}", detail.trim_end());
+    // The body a client sees without debugging names no internals.
+    let summary = match failure {
+        Failure::Message(message) => message.to_string(),
+        _ => format!("The application raised {}. Details are in the iiswsgi log.", summary.split(':').next().unwrap_or("an exception")),
+    };
+    let text = report::render(REQUEST_CONTEXT, &summary, &detail, ("", ""), reporting.debug);
+    send_error(response, started, &text, reporting.iis);
+}
+
+/// Answers with a failure: a 500 if nothing was sent yet, else text on
+/// FCGI_STDERR (under IIS this still becomes a 500 while IIS buffers).
+pub fn send_error(response: &Response, started: bool, text: &str, iis: bool) {
+    let result = if started {
+        response.stderr(text.as_bytes().to_vec())
+    } else if iis {
+        response
+            .stdout(&b"Status: 500 Internal Server Error\r\n"[..])
+            .and_then(|()| response.stderr(text.as_bytes().to_vec()))
+    } else {
+        let page = format!(
+            "Status: 500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\r\n{text}",
+            text.len()
+        );
+        response.stdout(page.into_bytes())
+    };
+    if result.is_err() {
+        tracing::info!("could not deliver the error: the client went away");
+    }
+}

@@ -1,0 +1,200 @@
+//! `start_response` and the `write()` callable it returns (PEP 3333).
+//! Headers are checked here, so an app can never split a response with a
+//! CR/LF or send what the web server would misparse: a bad status or header
+//! raises inside the app, which turns into a 500.
+
+use super::report;
+use crate::request::{latin1, Response};
+use pyo3::exceptions::{PyException, PyOSError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyString};
+use std::sync::Arc;
+
+/// Why a body chunk could not be sent.
+#[derive(Debug)]
+pub enum SendError {
+    NotStarted,
+    Disconnected,
+}
+
+impl From<SendError> for PyErr {
+    fn from(err: SendError) -> PyErr {
+        match err {
+            SendError::NotStarted => PyException::new_err(report::NOT_STARTED),
+            SendError::Disconnected => PyOSError::new_err("the client disconnected"),
+        }
+    }
+}
+
+#[pyclass(name = "StartResponse", module = "iiswsgi")]
+pub struct StartResponse {
+    response: Arc<Response>,
+    /// The CGI header block, from start_response until it is sent.
+    head: Option<Vec<u8>>,
+    sent: bool,
+    /// HEAD requests: headers only.
+    discard_body: bool,
+}
+
+impl StartResponse {
+    pub fn new(response: Arc<Response>, discard_body: bool) -> Self {
+        Self { response, head: None, sent: false, discard_body }
+    }
+
+    pub fn headers_sent(&self) -> bool {
+        self.sent
+    }
+
+    /// Sends a body chunk, preceded by the headers the first time.
+    pub fn send_body(&mut self, py: Python<'_>, data: &[u8]) -> Result<(), SendError> {
+        let out = if self.sent {
+            if self.discard_body || data.is_empty() {
+                return Ok(());
+            }
+            data.to_vec()
+        } else {
+            let mut head = self.head.take().ok_or(SendError::NotStarted)?;
+            self.sent = true;
+            if !self.discard_body {
+                head.extend_from_slice(data);
+            }
+            head
+        };
+        let response = self.response.clone();
+        py.detach(move || response.stdout(out)).map_err(|_| SendError::Disconnected)
+    }
+
+    /// Ends the response: sends the headers if no body chunk carried them.
+    pub fn finish(&mut self, py: Python<'_>) -> Result<(), SendError> {
+        if self.sent {
+            Ok(())
+        } else {
+            self.send_body(py, &[])
+        }
+    }
+}
+
+#[pymethods]
+impl StartResponse {
+    #[pyo3(signature = (status, headers, exc_info = None))]
+    fn __call__(
+        slf: &Bound<'_, Self>,
+        status: &Bound<'_, PyAny>,
+        headers: &Bound<'_, PyAny>,
+        exc_info: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Write> {
+        let py = slf.py();
+        let mut this = slf.borrow_mut();
+        match exc_info.filter(|e| !e.is_none()) {
+            // "if the headers have already been sent, start_response must
+            // raise an error, and should re-raise using the exc_info tuple"
+            Some(exc_info) if this.sent => return Err(PyErr::from_value(exc_info.get_item(1)?)),
+            Some(_) => {}
+            None if this.head.is_some() || this.sent => return Err(PyException::new_err(report::ALREADY_STARTED)),
+            None => {}
+        }
+        this.head = Some(header_block(status, headers)?);
+        drop(this);
+        let _ = py;
+        Ok(Write { start: slf.clone().unbind() })
+    }
+}
+
+/// The `write()` callable PEP 3333 keeps for old frameworks.
+#[pyclass(name = "Write", module = "iiswsgi")]
+pub struct Write {
+    start: Py<StartResponse>,
+}
+
+#[pymethods]
+impl Write {
+    fn __call__(&self, py: Python<'_>, data: &Bound<'_, PyBytes>) -> PyResult<()> {
+        Ok(self.start.bind(py).borrow_mut().send_body(py, data.as_bytes())?)
+    }
+}
+
+/// A native string as PEP 3333 wants (latin-1 only); bytes are accepted and
+/// decoded as latin-1, as wfastcgi does.
+fn native_string(value: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
+    if let Ok(text) = value.cast::<PyString>() {
+        let text = text.to_str()?.to_string();
+        if let Some(c) = text.chars().find(|&c| u32::from(c) > 0xFF) {
+            return Err(PyValueError::new_err(format!("{what} {text:?} has a character outside latin-1: {c:?}")));
+        }
+        return Ok(text);
+    }
+    if let Ok(bytes) = value.cast::<PyBytes>() {
+        return Ok(latin1(bytes.as_bytes()));
+    }
+    Err(PyValueError::new_err(format!("{what} must be a str, got {}", value.get_type().qualname()?)))
+}
+
+fn is_token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
+}
+
+pub(crate) fn check_status(status: &str) -> Result<(), String> {
+    let code_ok = status.len() >= 3 && status.as_bytes()[..3].iter().all(u8::is_ascii_digit);
+    let rest_ok = status.len() == 3 || status.as_bytes()[3] == b' ';
+    if !code_ok || !rest_ok {
+        return Err(format!("status {status:?} must start with a 3-digit code"));
+    }
+    if status.chars().any(|c| c.is_control()) {
+        return Err(format!("status {status:?} contains a control character"));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_header(name: &str, value: &str) -> Result<(), String> {
+    if name.is_empty() || !name.chars().all(is_token_char) {
+        return Err(format!("header name {name:?} is not a valid HTTP token"));
+    }
+    if value.chars().any(|c| c == '\r' || c == '\n' || c == '\0') {
+        return Err(format!("header {name} has a CR, LF or NUL in its value {value:?}"));
+    }
+    Ok(())
+}
+
+fn header_block(status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    let status = native_string(status, "status")?;
+    check_status(&status).map_err(PyValueError::new_err)?;
+    let mut block = format!("Status: {status}\r\n");
+    // Any iterable of pairs, as wfastcgi accepts; PEP 3333 says a list.
+    for header in headers.try_iter()? {
+        let mut parts = header?.try_iter()?;
+        let (Some(name), Some(value), None) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(PyValueError::new_err("each header must be a (name, value) pair"));
+        };
+        let name = native_string(&name?, "header name")?;
+        let value = native_string(&value?, "header value")?;
+        check_header(&name, &value).map_err(PyValueError::new_err)?;
+        block.push_str(&name);
+        block.push_str(": ");
+        block.push_str(&value);
+        block.push_str("\r\n");
+    }
+    block.push_str("\r\n");
+    Ok(block.chars().map(|c| c as u8).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses() {
+        assert!(check_status("200 OK").is_ok());
+        assert!(check_status("200").is_ok(), "wfastcgi lets a bare code through");
+        assert!(check_status("OK").is_err());
+        assert!(check_status("200OK").is_err());
+        assert!(check_status("200 OK\r\nX: y").is_err());
+    }
+
+    #[test]
+    fn headers() {
+        assert!(check_header("Content-Type", "text/plain; charset=utf-8").is_ok());
+        assert!(check_header("Bad Name", "x").is_err());
+        assert!(check_header("X-Split", "a\r\nSet-Cookie: evil").is_err());
+        assert!(check_header("", "x").is_err());
+    }
+}
