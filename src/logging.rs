@@ -68,12 +68,13 @@ pub fn init(path: &Path, verbosity: i8, to_stderr: bool) -> Result<(), LogError>
     };
     let filter = || EnvFilter::try_from_env("IISWSGI_LOG").unwrap_or_else(|_| EnvFilter::new(level));
     let file_layer = tracing_subscriber::fmt::layer().with_ansi(false).with_writer(file.clone()).with_filter(filter());
-    let stderr_layer = to_stderr
-        .then(|| tracing_subscriber::fmt::layer()
+    let stderr_layer = to_stderr.then(|| {
+        tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .with_target(false)
-            .with_filter(filter()));
+            .with_filter(filter())
+    });
     // A second init (tests running in one process) keeps the first subscriber.
     let _ = tracing_subscriber::registry().with(file_layer).with(stderr_layer).try_init();
     let _ = LOG_FILE.set((file, Mutex::new(path.to_path_buf())));

@@ -104,7 +104,7 @@ impl Prepared {
 
     /// The venv to run in: `--venv`, else `VIRTUAL_ENV`.
     pub fn venv(&self) -> Option<PathBuf> {
-        self.args.venv.clone().or_else(|| std::env::var_os("VIRTUAL_ENV").map(PathBuf::from))
+        self.args.venv.clone().or_else(|| std::env::var_os("VIRTUAL_ENV").filter(|v| !v.is_empty()).map(PathBuf::from))
     }
 
     pub fn threads(&self) -> usize {

@@ -50,8 +50,7 @@ impl Request {
         let (body_tx, body_rx) = tokio::sync::mpsc::channel(BODY_CHANNEL_CHUNKS);
         let (output_tx, output_rx) = tokio::sync::mpsc::channel(OUTPUT_CHANNEL_CHUNKS);
         let aborted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let request =
-            Request { params, body: Body::new(body_rx), response: Response::new(output_tx, aborted.clone()) };
+        let request = Request { params, body: Body::new(body_rx), response: Response::new(output_tx, aborted.clone()) };
         (request, Channels { body: body_tx, output: output_rx, aborted })
     }
 }

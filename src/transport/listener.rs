@@ -41,9 +41,28 @@ enum Socket {
     Unix(UnixListener),
 }
 
+/// A socket inherited on stdin, kept as a std socket until the first accept
+/// because registering it with tokio needs the runtime, which starts later.
+enum Inherited {
+    Tcp(std::net::TcpListener),
+    #[cfg(unix)]
+    Unix(std::os::unix::net::UnixListener),
+}
+
+impl Inherited {
+    fn register(self) -> std::io::Result<Socket> {
+        Ok(match self {
+            Inherited::Tcp(listener) => Socket::Tcp(TcpListener::from_std(listener)?),
+            #[cfg(unix)]
+            Inherited::Unix(listener) => Socket::Unix(UnixListener::from_std(listener)?),
+        })
+    }
+}
+
 /// A listening socket: handed over on stdin, or bound with `--bind`.
 pub struct Listener {
-    socket: Socket,
+    socket: Option<Socket>,
+    inherited: Option<Inherited>,
     mode: Mode,
     filter: PeerFilter,
     description: String,
@@ -76,7 +95,14 @@ impl Listener {
                 return Err(failed(std::io::Error::other("unix sockets are not supported on this platform")));
             }
         };
-        Ok(Self { socket, mode: Mode::Bind, filter, description: format!("listening on {addr}"), owned_path })
+        Ok(Self {
+            socket: Some(socket),
+            inherited: None,
+            mode: Mode::Bind,
+            filter,
+            description: format!("listening on {addr}"),
+            owned_path,
+        })
     }
 
     /// Wraps a socket that was already listening when the process started.
@@ -84,7 +110,8 @@ impl Listener {
         listener.set_nonblocking(true)?;
         let local = listener.local_addr()?;
         Ok(Self {
-            socket: Socket::Tcp(TcpListener::from_std(listener)?),
+            socket: None,
+            inherited: Some(Inherited::Tcp(listener)),
             mode: Mode::ListenSocket,
             filter,
             description: format!("listening socket on stdin ({local})"),
@@ -98,7 +125,8 @@ impl Listener {
         let local = listener.local_addr()?;
         let path = local.as_pathname().map(|p| p.display().to_string()).unwrap_or_else(|| "unnamed".to_string());
         Ok(Self {
-            socket: Socket::Unix(UnixListener::from_std(listener)?),
+            socket: None,
+            inherited: Some(Inherited::Unix(listener)),
             mode: Mode::ListenSocket,
             filter: PeerFilter::default(),
             description: format!("listening socket on stdin (unix:{path})"),
@@ -119,8 +147,12 @@ impl Transport for Listener {
     }
 
     async fn accept(&mut self) -> std::io::Result<Option<Box<dyn Stream>>> {
+        if let Some(inherited) = self.inherited.take() {
+            self.socket = Some(inherited.register()?);
+        }
+        let Some(socket) = &self.socket else { return Ok(None) };
         loop {
-            match &self.socket {
+            match socket {
                 Socket::Tcp(listener) => {
                     let (stream, peer) = listener.accept().await?;
                     if !self.filter.allows(peer.ip()) {

@@ -53,13 +53,8 @@ impl WsgiApp {
     /// comes from WSGI_HANDLER, loads it now so start-up logs say whether
     /// it works.
     pub fn new(settings: Settings, shutdown: Shutdown) -> Result<Self, SetupError> {
-        let this = Self {
-            settings,
-            shutdown,
-            loaded: OnceLock::new(),
-            loading: Mutex::new(()),
-            watcher: Mutex::new(None),
-        };
+        let this =
+            Self { settings, shutdown, loaded: OnceLock::new(), loading: Mutex::new(()), watcher: Mutex::new(None) };
         Python::attach(|py| -> Result<(), SetupError> {
             let setup = |err: PyErr| SetupError(err.to_string());
             if this.settings.iis {
@@ -116,7 +111,9 @@ impl WsgiApp {
         let app = loader::load(py, &self.settings.spec);
         match &app {
             Ok(_) => tracing::info!("loaded the app from {}", self.settings.spec),
-            Err(failure) => tracing::error!("cannot load the app from {}: {}", self.settings.spec, failure.render(true)),
+            Err(failure) => {
+                tracing::error!("cannot load the app from {}: {}", self.settings.spec, failure.render(true))
+            }
         }
         self.watch(dir);
         self.store(py, app)
@@ -168,7 +165,12 @@ impl WsgiApp {
             Ok(environ) => response::run(py, app, environ, response, head_only, self.reporting()),
             Err(err) => {
                 tracing::error!("cannot build the environ: {err}");
-                response::send_error(&response, false, "Error occurred:\n\ncannot build the WSGI environ\n", self.settings.iis);
+                response::send_error(
+                    &response,
+                    false,
+                    "Error occurred:\n\ncannot build the WSGI environ\n",
+                    self.settings.iis,
+                );
             }
         }
     }

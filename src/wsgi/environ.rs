@@ -50,7 +50,8 @@ impl Template {
             }
         }
         let text = |name: &[u8]| params.get(name).map(latin1);
-        let (script_name, path_info) = self.paths(text(b"SCRIPT_NAME"), text(b"PATH_INFO"), text(b"HTTP_X_ORIGINAL_URL"));
+        let (script_name, path_info) =
+            self.paths(text(b"SCRIPT_NAME"), text(b"PATH_INFO"), text(b"HTTP_X_ORIGINAL_URL"));
         for (key, raw_key, value) in
             [("SCRIPT_NAME", "wsgi.script_name", script_name), ("PATH_INFO", "wsgi.path_info", path_info)]
         {
@@ -73,7 +74,12 @@ impl Template {
     /// URL Rewrite, in X-Original-URL), so under IIS SCRIPT_NAME becomes ''
     /// and PATH_INFO the path without any query, as wfastcgi does. A
     /// configured prefix becomes SCRIPT_NAME and is stripped from PATH_INFO.
-    pub fn paths(&self, script_name: Option<String>, path_info: Option<String>, original: Option<String>) -> (String, String) {
+    pub fn paths(
+        &self,
+        script_name: Option<String>,
+        path_info: Option<String>,
+        original: Option<String>,
+    ) -> (String, String) {
         let mut script_name = script_name.unwrap_or_default();
         let mut path_info = path_info.unwrap_or_default();
         if self.iis {
@@ -126,7 +132,10 @@ mod tests {
         let t = template(true, None);
         assert_eq!(t.paths(s("/fob/oar/baz"), s("/fob/oar/baz"), None), (String::new(), "/fob/oar/baz".into()));
         assert_eq!(t.paths(s("/a"), s("/a?x=1"), None), (String::new(), "/a".into()));
-        assert_eq!(t.paths(s("/rewritten"), s("/rewritten"), s("/orig/path?q=1")), (String::new(), "/orig/path".into()));
+        assert_eq!(
+            t.paths(s("/rewritten"), s("/rewritten"), s("/orig/path?q=1")),
+            (String::new(), "/orig/path".into())
+        );
     }
 
     #[test]

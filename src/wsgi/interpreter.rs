@@ -46,8 +46,8 @@ fn venv_python(venv: &Path) -> PathBuf {
 
 /// The `major.minor` a venv was made with, from its pyvenv.cfg.
 fn venv_version(venv: &Path) -> Result<Option<String>, InterpreterError> {
-    let cfg = std::fs::read_to_string(venv.join("pyvenv.cfg"))
-        .map_err(|_| InterpreterError::NotAVenv(venv.to_path_buf()))?;
+    let cfg =
+        std::fs::read_to_string(venv.join("pyvenv.cfg")).map_err(|_| InterpreterError::NotAVenv(venv.to_path_buf()))?;
     Ok(cfg.lines().find_map(|line| {
         let (key, value) = line.split_once('=')?;
         matches!(key.trim(), "version" | "version_info").then(|| major_minor(value.trim()))
@@ -55,7 +55,14 @@ fn venv_version(venv: &Path) -> Result<Option<String>, InterpreterError> {
 }
 
 fn major_minor(version: &str) -> String {
-    version.split(|c: char| c != '.' && !c.is_ascii_digit()).next().unwrap_or("").splitn(3, '.').take(2).collect::<Vec<_>>().join(".")
+    version
+        .split(|c: char| c != '.' && !c.is_ascii_digit())
+        .next()
+        .unwrap_or("")
+        .splitn(3, '.')
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 fn embedded_version() -> String {
@@ -101,9 +108,8 @@ pub fn initialize(venv: Option<&Path>) -> Result<InterpreterInfo, InterpreterErr
     }
     Ok(pyo3::Python::attach(|py| {
         let sys = py.import("sys").ok();
-        let get = |name: &str| {
-            sys.as_ref().and_then(|s| s.getattr(name).ok()).map(|v| v.to_string()).unwrap_or_default()
-        };
+        let get =
+            |name: &str| sys.as_ref().and_then(|s| s.getattr(name).ok()).map(|v| v.to_string()).unwrap_or_default();
         let version = get("version").split_whitespace().next().unwrap_or_default().to_string();
         InterpreterInfo { version, executable: get("executable"), prefix: get("prefix") }
     }))

@@ -121,15 +121,17 @@ pub fn load(py: Python<'_>, spec: &AppSpec) -> Result<Py<PyAny>, LoadFailure> {
 }
 
 fn load_entry(py: Python<'_>, module: &str, attr: &str) -> Result<Py<PyAny>, LoadFailure> {
-    let mut object = py.import(module).map_err(|err| {
-        let failure = LoadFailure::from_py(py, &err);
-        if err.is_instance_of::<pyo3::exceptions::PyImportError>(py) {
-            LoadFailure { summary: report::could_not_import(&format!("{module}:{attr}")), ..failure }
-        } else {
-            failure
-        }
-    })?
-    .into_any();
+    let mut object = py
+        .import(module)
+        .map_err(|err| {
+            let failure = LoadFailure::from_py(py, &err);
+            if err.is_instance_of::<pyo3::exceptions::PyImportError>(py) {
+                LoadFailure { summary: report::could_not_import(&format!("{module}:{attr}")), ..failure }
+            } else {
+                failure
+            }
+        })?
+        .into_any();
     for part in attr.split('.') {
         let (name, call) = match part.strip_suffix("()") {
             Some(name) => (name, true),
@@ -239,9 +241,8 @@ impl Capture {
             let _ = sys.setattr("stdout", self.saved.0.bind(py));
             let _ = sys.setattr("stderr", self.saved.1.bind(py));
         }
-        let text = |buffer: &Py<PyAny>| {
-            buffer.bind(py).call_method0("getvalue").map(|v| v.to_string()).unwrap_or_default()
-        };
+        let text =
+            |buffer: &Py<PyAny>| buffer.bind(py).call_method0("getvalue").map(|v| v.to_string()).unwrap_or_default();
         (text(&self.buffers.0), text(&self.buffers.1))
     }
 }

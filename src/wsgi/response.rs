@@ -118,7 +118,10 @@ fn report_failure(py: Python<'_>, response: &Response, started: bool, failure: F
     // The body a client sees without debugging names no internals.
     let summary = match failure {
         Failure::Message(message) => message.to_string(),
-        _ => format!("The application raised {}. Details are in the iiswsgi log.", summary.split(':').next().unwrap_or("an exception")),
+        _ => format!(
+            "The application raised {}. Details are in the iiswsgi log.",
+            summary.split(':').next().unwrap_or("an exception")
+        ),
     };
     let text = report::render(REQUEST_CONTEXT, &summary, &detail, ("", ""), reporting.debug);
     send_error(response, started, &text, reporting.iis);

@@ -134,9 +134,9 @@ fn is_token_char(c: char) -> bool {
 }
 
 pub(crate) fn check_status(status: &str) -> Result<(), String> {
-    let code_ok = status.len() >= 3 && status.as_bytes()[..3].iter().all(u8::is_ascii_digit);
-    let rest_ok = status.len() == 3 || status.as_bytes()[3] == b' ';
-    if !code_ok || !rest_ok {
+    let bytes = status.as_bytes();
+    let code_ok = bytes.len() >= 3 && bytes[..3].iter().all(u8::is_ascii_digit);
+    if !code_ok || bytes.get(3).is_some_and(|&b| b != b' ') {
         return Err(format!("status {status:?} must start with a 3-digit code"));
     }
     if status.chars().any(|c| c.is_control()) {

@@ -64,16 +64,29 @@ impl Params {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// The PARAMS stream ended: the request can run. STDIN follows.
-    Request { request_id: u16, keep_conn: bool, params: Params },
-    Stdin { request_id: u16, data: Vec<u8> },
+    Request {
+        request_id: u16,
+        keep_conn: bool,
+        params: Params,
+    },
+    Stdin {
+        request_id: u16,
+        data: Vec<u8>,
+    },
     /// The empty STDIN record: the body is complete.
-    StdinEnd { request_id: u16 },
+    StdinEnd {
+        request_id: u16,
+    },
     /// The web server aborted a running request. The caller stops the
     /// application and calls [`ServerConnection::end_request`].
-    Abort { request_id: u16 },
+    Abort {
+        request_id: u16,
+    },
     /// PARAMS passed [`Limits::max_params_len`]. The rest of the stream is
     /// dropped; the caller answers with an error and ends the request.
-    ParamsTooLarge { request_id: u16 },
+    ParamsTooLarge {
+        request_id: u16,
+    },
 }
 
 #[derive(Debug)]

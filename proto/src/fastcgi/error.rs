@@ -7,12 +7,7 @@ pub enum Error {
     #[error("unsupported FastCGI version {0} (expected 1)")]
     Version(u8),
     #[error("{record} record for request {request_id} has {len} content bytes, expected {expected}")]
-    BodyLength {
-        record: &'static str,
-        request_id: u16,
-        len: usize,
-        expected: usize,
-    },
+    BodyLength { record: &'static str, request_id: u16, len: usize, expected: usize },
     #[error("{record} record must use request id 0, got {request_id}")]
     ManagementRequestId { record: &'static str, request_id: u16 },
     #[error("{record} record must not use request id 0")]

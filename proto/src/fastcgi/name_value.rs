@@ -65,9 +65,11 @@ impl<'a> Pairs<'a> {
     }
 
     fn take(&mut self, len: usize) -> Result<&'a [u8], Error> {
-        let end = self.offset.checked_add(len).filter(|&end| end <= self.bytes.len()).ok_or(
-            Error::NameValueTruncated { offset: self.offset, len: self.bytes.len() },
-        )?;
+        let end = self
+            .offset
+            .checked_add(len)
+            .filter(|&end| end <= self.bytes.len())
+            .ok_or(Error::NameValueTruncated { offset: self.offset, len: self.bytes.len() })?;
         let slice = &self.bytes[self.offset..end];
         self.offset = end;
         Ok(slice)

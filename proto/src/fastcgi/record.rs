@@ -65,20 +65,55 @@ impl ProtocolStatus {
 /// carry their content as is; an empty content ends the stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Record {
-    BeginRequest { request_id: u16, role: Role, flags: u8 },
-    AbortRequest { request_id: u16 },
-    EndRequest { request_id: u16, app_status: u32, protocol_status: ProtocolStatus },
-    Params { request_id: u16, content: Vec<u8> },
-    Stdin { request_id: u16, content: Vec<u8> },
-    Stdout { request_id: u16, content: Vec<u8> },
-    Stderr { request_id: u16, content: Vec<u8> },
-    Data { request_id: u16, content: Vec<u8> },
+    BeginRequest {
+        request_id: u16,
+        role: Role,
+        flags: u8,
+    },
+    AbortRequest {
+        request_id: u16,
+    },
+    EndRequest {
+        request_id: u16,
+        app_status: u32,
+        protocol_status: ProtocolStatus,
+    },
+    Params {
+        request_id: u16,
+        content: Vec<u8>,
+    },
+    Stdin {
+        request_id: u16,
+        content: Vec<u8>,
+    },
+    Stdout {
+        request_id: u16,
+        content: Vec<u8>,
+    },
+    Stderr {
+        request_id: u16,
+        content: Vec<u8>,
+    },
+    Data {
+        request_id: u16,
+        content: Vec<u8>,
+    },
     /// A query for the named variables; values in the query are ignored.
-    GetValues { names: Vec<Vec<u8>> },
-    GetValuesResult { pairs: Vec<(Vec<u8>, Vec<u8>)> },
-    UnknownType { record_type: u8 },
+    GetValues {
+        names: Vec<Vec<u8>>,
+    },
+    GetValuesResult {
+        pairs: Vec<(Vec<u8>, Vec<u8>)>,
+    },
+    UnknownType {
+        record_type: u8,
+    },
     /// A type FastCGI 1.0 does not define.
-    Unknown { record_type: u8, request_id: u16, content: Vec<u8> },
+    Unknown {
+        record_type: u8,
+        request_id: u16,
+        content: Vec<u8>,
+    },
 }
 
 impl Record {
@@ -110,7 +145,9 @@ impl Record {
                     protocol_status: ProtocolStatus::from_u8(body[4]),
                 }
             }
-            RecordType::Params => Record::Params { request_id: stream_id("FCGI_PARAMS", request_id)?, content: owned() },
+            RecordType::Params => {
+                Record::Params { request_id: stream_id("FCGI_PARAMS", request_id)?, content: owned() }
+            }
             RecordType::Stdin => Record::Stdin { request_id: stream_id("FCGI_STDIN", request_id)?, content: owned() },
             RecordType::Stdout => Record::Stdout { request_id, content: owned() },
             RecordType::Stderr => Record::Stderr { request_id, content: owned() },
@@ -166,9 +203,7 @@ impl Record {
             | Record::Stderr { request_id, .. }
             | Record::Data { request_id, .. }
             | Record::Unknown { request_id, .. } => *request_id,
-            Record::GetValues { .. } | Record::GetValuesResult { .. } | Record::UnknownType { .. } => {
-                NULL_REQUEST_ID
-            }
+            Record::GetValues { .. } | Record::GetValuesResult { .. } | Record::UnknownType { .. } => NULL_REQUEST_ID,
         }
     }
 
@@ -206,7 +241,11 @@ impl Record {
     }
 }
 
-fn fixed_body<'a, const N: usize>(record: &'static str, request_id: u16, content: &'a [u8]) -> Result<&'a [u8; N], Error> {
+fn fixed_body<'a, const N: usize>(
+    record: &'static str,
+    request_id: u16,
+    content: &'a [u8],
+) -> Result<&'a [u8; N], Error> {
     content.try_into().map_err(|_| Error::BodyLength { record, request_id, len: content.len(), expected: N })
 }
 

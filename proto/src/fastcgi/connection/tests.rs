@@ -57,7 +57,10 @@ fn request_params_and_stdin_become_events() {
     assert_eq!(params.get(b"SCRIPT_NAME"), Some(&b"/x"[..]));
     assert_eq!(params.get(b"QUERY_STRING"), Some(&b""[..]));
     assert_eq!(params.get(b"MISSING"), None);
-    assert_eq!(events[1..], [Event::Stdin { request_id: 1, data: b"body".to_vec() }, Event::StdinEnd { request_id: 1 }]);
+    assert_eq!(
+        events[1..],
+        [Event::Stdin { request_id: 1, data: b"body".to_vec() }, Event::StdinEnd { request_id: 1 }]
+    );
 }
 
 #[test]

@@ -85,8 +85,11 @@ fn request_id() -> impl Strategy<Value = u16> {
 
 fn any_record() -> impl Strategy<Value = Record> {
     prop_oneof![
-        (request_id(), any::<u16>(), any::<u8>())
-            .prop_map(|(request_id, role, flags)| Record::BeginRequest { request_id, role: Role::from_u16(role), flags }),
+        (request_id(), any::<u16>(), any::<u8>()).prop_map(|(request_id, role, flags)| Record::BeginRequest {
+            request_id,
+            role: Role::from_u16(role),
+            flags
+        }),
         request_id().prop_map(|request_id| Record::AbortRequest { request_id }),
         (any::<u16>(), any::<u32>(), any::<u8>()).prop_map(|(request_id, app_status, status)| Record::EndRequest {
             request_id,
@@ -101,8 +104,11 @@ fn any_record() -> impl Strategy<Value = Record> {
         proptest::collection::vec(bytes(20), 0..4).prop_map(|names| Record::GetValues { names }),
         proptest::collection::vec((bytes(20), bytes(20)), 0..4).prop_map(|pairs| Record::GetValuesResult { pairs }),
         any::<u8>().prop_map(|record_type| Record::UnknownType { record_type }),
-        (12u8.., any::<u16>(), bytes(50))
-            .prop_map(|(record_type, request_id, content)| Record::Unknown { record_type, request_id, content }),
+        (12u8.., any::<u16>(), bytes(50)).prop_map(|(record_type, request_id, content)| Record::Unknown {
+            record_type,
+            request_id,
+            content
+        }),
     ]
 }
 

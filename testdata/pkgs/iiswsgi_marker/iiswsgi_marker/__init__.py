@@ -1,0 +1,1 @@
+MARKER = "marker-from-venv"

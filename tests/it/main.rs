@@ -1,0 +1,10 @@
+//! Integration tests: the real `iiswsgi` binary against real clients
+//! (nginx, libfcgi's cgi-fcgi, an IIS-like client over a socketpair).
+
+mod support;
+
+mod cgi_fcgi;
+mod iis_mode;
+mod nginx;
+mod venv;
+mod wsgi_apps;

@@ -1,0 +1,91 @@
+//! Helpers shared by the integration tests.
+
+pub mod fcgi_client;
+pub mod http;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_iiswsgi")
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn apps_dir() -> PathBuf {
+    repo().join("testdata").join("apps")
+}
+
+/// Whether an external program is installed. On a developer's machine a
+/// missing one skips the test; under CI it fails it.
+pub fn require(program: &str) -> bool {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {program}"))
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        assert!(std::env::var("CI").is_err(), "{program} is required under CI but is not installed");
+        eprintln!("skipping: {program} is not installed");
+    }
+    found
+}
+
+/// The venv with testdata/requirements.txt installed (.ci/run makes it).
+pub fn test_venv() -> Option<PathBuf> {
+    let venv = std::env::var_os("IISWSGI_TEST_VENV").map(PathBuf::from).unwrap_or_else(|| repo().join(".venv"));
+    if venv.join("pyvenv.cfg").is_file() {
+        return Some(venv);
+    }
+    assert!(std::env::var("CI").is_err(), "the test venv {} is missing under CI", venv.display());
+    eprintln!("skipping: no test venv at {} (run .ci/run once)", venv.display());
+    None
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Polls until `ready` holds, for at most 20 s.
+pub fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ready() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A child process killed when the test ends.
+pub struct Guard(pub Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `iiswsgi serve ARGS --bind ADDR`, waiting until it accepts connections.
+pub fn serve_bound(args: &[&str], bind: &str, log: &Path) -> Guard {
+    let child = Command::new(bin())
+        .arg("serve")
+        .args(args)
+        .args(["--bind", bind, "--log-file"])
+        .arg(log)
+        .current_dir(apps_dir())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn iiswsgi");
+    let guard = Guard(child);
+    match bind.strip_prefix("unix:") {
+        Some(path) => wait_until("the unix socket", || std::os::unix::net::UnixStream::connect(path).is_ok()),
+        None => wait_until("the TCP port", || std::net::TcpStream::connect(bind).is_ok()),
+    }
+    guard
+}

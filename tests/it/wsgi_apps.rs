@@ -1,0 +1,208 @@
+//! WSGI behaviour over `--bind`, driven by our FastCGI client: PEP 3333
+//! compliance (wsgiref.validate), streaming, aborts, bad input.
+
+use crate::support::fcgi_client::{encode_request, read_reply, Reply};
+use crate::support::{apps_dir, serve_bound, Guard};
+use iiswsgi::fastcgi::{ProtocolStatus, Record, Role};
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+struct Bound {
+    _server: Guard,
+    _dir: tempfile::TempDir,
+    socket: std::path::PathBuf,
+    log: std::path::PathBuf,
+}
+
+fn bound(args: &[&str]) -> Bound {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("fcgi.sock");
+    let log = dir.path().join("iiswsgi.log");
+    let server = serve_bound(args, &format!("unix:{}", socket.display()), &log);
+    Bound { _server: server, _dir: dir, socket, log }
+}
+
+impl Bound {
+    fn connect(&self) -> UnixStream {
+        let stream = UnixStream::connect(&self.socket).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        stream
+    }
+
+    fn request(&self, method: &str, path: &str, body: &[u8]) -> Reply {
+        let mut stream = self.connect();
+        stream.write_all(&encode_request(1, false, &params(method, path, body.len()), body)).unwrap();
+        read_reply(&mut stream, 1)
+    }
+}
+
+fn params(method: &str, path: &str, body_len: usize) -> Vec<(String, String)> {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    [
+        ("REQUEST_METHOD", method),
+        ("SCRIPT_NAME", ""),
+        ("PATH_INFO", path),
+        ("QUERY_STRING", query),
+        ("SERVER_NAME", "localhost"),
+        ("SERVER_PORT", "80"),
+        ("SERVER_PROTOCOL", "HTTP/1.1"),
+        ("CONTENT_LENGTH", &body_len.to_string()),
+        ("CONTENT_TYPE", "application/octet-stream"),
+    ]
+    .into_iter()
+    .map(|(n, v)| (n.to_string(), v.to_string()))
+    .collect()
+}
+
+#[test]
+fn apps_wrapped_in_wsgiref_validator_raise_nothing() {
+    let apps = ["hello", "echo", "writer", "lines", "file_wrapper"];
+    for app in apps {
+        let server = bound(&[&format!("apps:validated_{app}"), "--debug"]);
+        let reply = server.request("POST", "/v", b"a\nb\n");
+        assert_eq!(reply.status(), "200 OK", "{app}: {}", reply.stderr_text());
+        let log = std::fs::read_to_string(&server.log).unwrap();
+        assert!(!log.contains("AssertionError"), "{app}: {log}");
+        assert!(!log.contains("Error occurred"), "{app}: {log}");
+    }
+}
+
+#[test]
+fn a_3_mb_response_arrives_byte_exact_in_records_of_at_most_65535() {
+    let server = bound(&["apps:big"]);
+    let reply = server.request("GET", "/", b"");
+    let expected: Vec<u8> = (0..3 * 1024 * 1024).map(|i| (i % 256) as u8).collect();
+    assert_eq!(reply.body().len(), 3 * 1024 * 1024);
+    assert!(reply.body() == expected.as_slice());
+}
+
+#[test]
+fn a_large_upload_is_streamed_to_the_app() {
+    let server = bound(&["apps:count_upload"]);
+    let body: Vec<u8> = (0..20 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let checksum = body.iter().map(|&b| u64::from(b)).sum::<u64>() % 1_000_000_007;
+    let reply = server.request("POST", "/", &body);
+    assert_eq!(reply.body_text(), format!("{} {checksum}", body.len()));
+}
+
+#[test]
+fn head_responses_carry_no_body() {
+    let server = bound(&["apps:hello"]);
+    let reply = server.request("HEAD", "/", b"");
+    assert_eq!(reply.status(), "200 OK");
+    assert!(reply.body().is_empty());
+}
+
+#[test]
+fn write_callable_and_exc_info_replacement() {
+    let server = bound(&["apps:writer"]);
+    assert_eq!(server.request("GET", "/", b"").body_text(), "written and returned");
+    let server = bound(&["apps:exc_info_replaces"]);
+    let reply = server.request("GET", "/", b"");
+    assert_eq!(reply.status(), "500 Oops");
+    assert_eq!(reply.body_text(), "replaced");
+}
+
+#[test]
+fn outside_iis_an_app_error_is_a_complete_500_response() {
+    let server = bound(&["apps:raises"]);
+    let reply = server.request("GET", "/", b"");
+    assert_eq!(reply.status(), "500 Internal Server Error");
+    assert!(reply.body_text().contains("The application raised RuntimeError"), "{}", reply.body_text());
+    assert!(!reply.body_text().contains("Traceback"));
+    // The process keeps serving.
+    assert_eq!(server.request("GET", "/", b"").status(), "500 Internal Server Error");
+}
+
+#[test]
+fn abort_closes_the_iterable_and_ends_the_request() {
+    let server = bound(&["apps:slow_or_closed", "--threads", "2"]);
+    let mut stream = server.connect();
+    stream.write_all(&encode_request(1, true, &params("GET", "/?50", 0), b"")).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let mut abort = Vec::new();
+    Record::AbortRequest { request_id: 1 }.encode(&mut abort);
+    stream.write_all(&abort).unwrap();
+    let reply = read_reply(&mut stream, 1);
+    assert_eq!(reply.end, Some((0, ProtocolStatus::RequestComplete)));
+    assert!(reply.body().len() < 50 * 2, "the response was cut short");
+    crate::support::wait_until("close() to run", || server.request("GET", "/closed", b"").body_text() == "1");
+}
+
+#[test]
+fn a_client_that_disconnects_frees_the_worker_and_closes_the_iterable() {
+    let server = bound(&["apps:slow_or_closed", "--threads", "1"]);
+    let mut stream = server.connect();
+    stream.write_all(&encode_request(1, true, &params("GET", "/?10", 0), b"")).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    drop(stream);
+    // With one thread, this is served only once the first request stopped,
+    // and it sees that request's iterable closed.
+    let reply = server.request("GET", "/closed", b"");
+    assert_eq!(reply.body_text(), "1");
+}
+
+#[test]
+fn malformed_records_close_the_connection_and_the_process_keeps_serving() {
+    let server = bound(&["apps:hello"]);
+    let mut stream = server.connect();
+    stream.write_all(&[9, 9, 9, 9, 9, 9, 9, 9]).unwrap();
+    let mut buf = Vec::new();
+    let _ = stream.read_to_end(&mut buf);
+    assert!(buf.is_empty());
+    assert_eq!(server.request("GET", "/", b"").body(), b"Hello, world!");
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    assert!(log.contains("unsupported FastCGI version 9"), "{log}");
+}
+
+#[test]
+fn a_second_request_id_on_a_busy_connection_is_refused() {
+    let server = bound(&["apps:slow"]);
+    let mut stream = server.connect();
+    stream.write_all(&encode_request(1, true, &params("GET", "/?2", 0), b"")).unwrap();
+    let mut begin = Vec::new();
+    Record::BeginRequest { request_id: 2, role: Role::Responder, flags: 1 }.encode(&mut begin);
+    stream.write_all(&begin).unwrap();
+    let refused = read_reply(&mut stream, 2);
+    assert_eq!(refused.end, Some((0, ProtocolStatus::CantMpxConn)));
+}
+
+#[test]
+fn oversized_params_get_431_not_unbounded_memory() {
+    let server = bound(&["apps:hello", "--max-params", "4096"]);
+    let mut params = params("GET", "/", 0);
+    params.push(("HTTP_X_BIG".into(), "x".repeat(10_000)));
+    let mut stream = server.connect();
+    stream.write_all(&encode_request(1, false, &params, b"")).unwrap();
+    let reply = read_reply(&mut stream, 1);
+    assert_eq!(reply.status(), "431 Request Header Fields Too Large");
+}
+
+#[test]
+fn authorizer_role_gets_unknown_role() {
+    let server = bound(&["apps:hello"]);
+    let mut stream = server.connect();
+    let mut begin = Vec::new();
+    Record::BeginRequest { request_id: 1, role: Role::Authorizer, flags: 0 }.encode(&mut begin);
+    stream.write_all(&begin).unwrap();
+    assert_eq!(read_reply(&mut stream, 1).end, Some((0, ProtocolStatus::UnknownRole)));
+}
+
+#[test]
+fn paste_deploy_config_loads_the_named_app() {
+    let Some(venv) = crate::support::test_venv() else { return };
+    let ini = apps_dir().join("paste.ini");
+    let venv = venv.to_str().unwrap();
+    let server = bound(&["--config", ini.to_str().unwrap(), "--venv", venv]);
+    assert_eq!(server.request("GET", "/", b"").body_text(), "paste: main section");
+    let named = format!("{}#other", ini.display());
+    let server = bound(&["--config", &named, "--venv", venv]);
+    assert_eq!(server.request("GET", "/", b"").body_text(), "paste: other section");
+}
+
+#[test]
+fn factory_entry_point_is_called() {
+    let server = bound(&["apps:make_app()"]);
+    assert_eq!(server.request("GET", "/", b"").body(), b"Hello, world!");
+}
