@@ -43,6 +43,8 @@ enum Socket {
 
 /// A socket inherited on stdin, kept as a std socket until the first accept
 /// because registering it with tokio needs the runtime, which starts later.
+/// (Only Unix web servers hand over sockets.)
+#[cfg_attr(not(unix), allow(dead_code))]
 enum Inherited {
     Tcp(std::net::TcpListener),
     #[cfg(unix)]
@@ -106,6 +108,7 @@ impl Listener {
     }
 
     /// Wraps a socket that was already listening when the process started.
+    #[cfg_attr(not(unix), allow(dead_code))]
     pub(crate) fn inherited_tcp(listener: std::net::TcpListener, filter: PeerFilter) -> std::io::Result<Self> {
         listener.set_nonblocking(true)?;
         let local = listener.local_addr()?;
