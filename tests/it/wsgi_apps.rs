@@ -206,3 +206,30 @@ fn factory_entry_point_is_called() {
     let server = bound(&["apps:make_app()"]);
     assert_eq!(server.request("GET", "/", b"").body(), b"Hello, world!");
 }
+
+#[test]
+fn fcgi_web_server_addrs_refuses_other_peers() {
+    let port = crate::support::free_port();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let child = std::process::Command::new(crate::support::bin())
+        .args(["serve", "apps:hello", "--bind", &format!("127.0.0.1:{port}"), "--log-file"])
+        .arg(log.path())
+        .env("FCGI_WEB_SERVER_ADDRS", "192.0.2.10")
+        .current_dir(apps_dir())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _server = Guard(child);
+    crate::support::wait_until("the log to say it listens", || {
+        std::fs::read_to_string(log.path()).is_ok_and(|l| l.contains("listening on"))
+    });
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let _ = stream.write_all(&encode_request(1, false, &params("GET", "/", 0), b""));
+    let mut buf = Vec::new();
+    let _ = stream.read_to_end(&mut buf);
+    assert!(buf.is_empty(), "a refused peer gets no response");
+    crate::support::wait_until("the refusal in the log", || {
+        std::fs::read_to_string(log.path()).is_ok_and(|l| l.contains("not in FCGI_WEB_SERVER_ADDRS"))
+    });
+}
