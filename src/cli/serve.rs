@@ -76,7 +76,7 @@ fn parse_mode(text: &str) -> Result<u32, String> {
 pub enum Source {
     Iis(transport::IisChannel),
     Listener(Listener),
-    Bind(BindAddr),
+    Bind(BindAddr, PeerFilter),
 }
 
 impl Source {
@@ -84,7 +84,7 @@ impl Source {
         match self {
             Source::Iis(_) => Mode::Iis,
             Source::Listener(_) => Mode::ListenSocket,
-            Source::Bind(_) => Mode::Bind,
+            Source::Bind(..) => Mode::Bind,
         }
     }
 }
@@ -119,7 +119,7 @@ pub fn prepare(args: ServeArgs) -> anyhow::Result<Prepared> {
     }
     let filter = PeerFilter::from_env()?;
     let source = match &args.bind {
-        Some(addr) => Source::Bind(addr.clone()),
+        Some(addr) => Source::Bind(addr.clone(), filter),
         None => match transport::detect(filter)? {
             Detected::Iis(channel) => Source::Iis(channel),
             Detected::ListenSocket(listener) => Source::Listener(listener),
@@ -173,8 +173,7 @@ async fn serve(prepared: Prepared) -> anyhow::Result<()> {
     match prepared.source {
         Source::Iis(channel) => run_transport(channel, context).await,
         Source::Listener(listener) => run_transport(listener, context).await,
-        Source::Bind(addr) => {
-            let filter = PeerFilter::from_env()?;
+        Source::Bind(addr, filter) => {
             let listener = Listener::bind(&addr, filter, prepared.args.socket_mode).await?;
             run_transport(listener, context).await
         }

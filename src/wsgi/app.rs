@@ -1,4 +1,4 @@
-use super::environ::Template;
+use super::environ::{PathRules, Template};
 use super::loader::{self, AppSpec, LoadFailure};
 use super::log_writer::LogWriter;
 use super::response::{self, Reporting};
@@ -36,13 +36,14 @@ pub struct SetupError(String);
 
 struct Loaded {
     app: Result<Py<PyAny>, LoadFailure>,
-    template: Template,
+    paths: PathRules,
 }
 
 /// The embedded WSGI gateway as an [`App`].
 pub struct WsgiApp {
     settings: Settings,
     shutdown: Shutdown,
+    template: Template,
     loaded: OnceLock<Loaded>,
     loading: Mutex<()>,
     watcher: Mutex<Option<RestartWatcher>>,
@@ -53,10 +54,18 @@ impl WsgiApp {
     /// comes from WSGI_HANDLER, loads it now so start-up logs say whether
     /// it works.
     pub fn new(settings: Settings, shutdown: Shutdown) -> Result<Self, SetupError> {
-        let this =
-            Self { settings, shutdown, loaded: OnceLock::new(), loading: Mutex::new(()), watcher: Mutex::new(None) };
+        let setup = |err: PyErr| SetupError(err.to_string());
+        let template =
+            Python::attach(|py| Template::new(py, settings.multithread, settings.multiprocess)).map_err(setup)?;
+        let this = Self {
+            settings,
+            shutdown,
+            template,
+            loaded: OnceLock::new(),
+            loading: Mutex::new(()),
+            watcher: Mutex::new(None),
+        };
         Python::attach(|py| -> Result<(), SetupError> {
-            let setup = |err: PyErr| SetupError(err.to_string());
             if this.settings.iis {
                 let sys = py.import("sys").map_err(setup)?;
                 sys.setattr("stdout", Py::new(py, LogWriter::new("stdout")).map_err(setup)?).map_err(setup)?;
@@ -103,7 +112,7 @@ impl WsgiApp {
                 }
                 self.load(py, &dir)
             }
-            Err(failure) => self.store(py, Err(failure)),
+            Err(failure) => self.store(Err(failure)),
         }
     }
 
@@ -116,26 +125,18 @@ impl WsgiApp {
             }
         }
         self.watch(dir);
-        self.store(py, app)
+        self.store(app)
     }
 
-    fn store(&self, py: Python<'_>, app: Result<Py<PyAny>, LoadFailure>) -> &Loaded {
-        let template = Template::new(py, self.settings.multithread, self.settings.multiprocess).map(|mut t| {
-            t.iis = self.settings.iis;
-            t.script_name = self.settings.script_name.clone().or_else(|| std::env::var("SCRIPT_NAME").ok());
-            t.allow_path_info = std::env::var_os("AllowPathInfoForScriptMappings").is_some();
-            t
-        });
-        let loaded = match template {
-            Ok(template) => Loaded { app, template },
-            Err(err) => {
-                // Only a broken interpreter fails here; report it like a load failure.
-                let failure = LoadFailure::new(format!("cannot build the WSGI environ: {err}"));
-                let template = Template::new(py, false, false).expect("an empty environ template");
-                Loaded { app: Err(failure), template }
-            }
+    /// Keeps the outcome for the life of the process, with the path rules
+    /// the environment (web.config included) now implies.
+    fn store(&self, app: Result<Py<PyAny>, LoadFailure>) -> &Loaded {
+        let paths = PathRules {
+            iis: self.settings.iis,
+            script_name: self.settings.script_name.clone().or_else(|| std::env::var("SCRIPT_NAME").ok()),
+            allow_path_info: std::env::var_os("AllowPathInfoForScriptMappings").is_some(),
         };
-        self.loaded.get_or_init(|| loaded)
+        self.loaded.get_or_init(|| Loaded { app, paths })
     }
 
     fn watch(&self, dir: &Path) {
@@ -161,7 +162,7 @@ impl WsgiApp {
             }
         };
         let head_only = params.get(b"REQUEST_METHOD").is_some_and(|m| m == b"HEAD");
-        match loaded.template.build(py, &params, body) {
+        match self.template.build(py, &loaded.paths, &params, body) {
             Ok(environ) => response::run(py, app, environ, response, head_only, self.reporting()),
             Err(err) => {
                 tracing::error!("cannot build the environ: {err}");
@@ -186,9 +187,11 @@ impl App for WsgiApp {
     fn run_thread(&self, next: &mut (dyn FnMut() -> Option<Request> + Send)) {
         Python::attach(|py| {
             while let Some(request) = py.detach(&mut *next) {
-                let method = request.param("REQUEST_METHOD").unwrap_or_default();
-                let uri = request.params.get(b"REQUEST_URI").or(request.params.get(b"PATH_INFO")).map(latin1);
-                tracing::debug!("{method} {}", uri.unwrap_or_default());
+                if tracing::enabled!(tracing::Level::DEBUG) {
+                    let method = request.param("REQUEST_METHOD").unwrap_or_default();
+                    let uri = request.params.get(b"REQUEST_URI").or(request.params.get(b"PATH_INFO")).map(latin1);
+                    tracing::debug!("{method} {}", uri.unwrap_or_default());
+                }
                 self.serve(py, request);
             }
         });

@@ -16,16 +16,47 @@ const RAW_KEYS: [(&[u8], &str); 4] = [
     (b"HTTP_X_ORIGINAL_URL", "wfastcgi.http_x_original_url"),
 ];
 
-/// What is the same for every request, built once after the app loads.
+/// The constant part of every environ, built once at start-up.
 pub struct Template {
-    /// The constant keys, copied into each request's dict.
     base: Py<PyDict>,
+}
+
+/// How SCRIPT_NAME and PATH_INFO are derived; known once the app's
+/// settings (web.config included) are in the environment.
+#[derive(Debug, Clone, Default)]
+pub struct PathRules {
     /// Apply IIS's fixes (SCRIPT_NAME/PATH_INFO, X-Original-URL).
     pub iis: bool,
     /// A mount prefix: SCRIPT_NAME, stripped from PATH_INFO.
     pub script_name: Option<String>,
     /// wfastcgi's `AllowPathInfoForScriptMappings`: keep IIS's SCRIPT_NAME.
     pub allow_path_info: bool,
+}
+
+/// The few PARAMS the gateway itself reads, picked up in the same pass that
+/// copies them all into the environ.
+#[derive(Default)]
+struct Known {
+    script_name: Option<String>,
+    path_info: Option<String>,
+    original_url: Option<String>,
+    has_query: bool,
+    https: bool,
+}
+
+impl Known {
+    fn note(&mut self, name: &[u8], value: &[u8], text: &str) {
+        match name {
+            b"SCRIPT_NAME" => self.script_name = Some(text.to_string()),
+            b"PATH_INFO" => self.path_info = Some(text.to_string()),
+            b"HTTP_X_ORIGINAL_URL" => self.original_url = Some(text.to_string()),
+            b"QUERY_STRING" => self.has_query = true,
+            b"HTTPS" => self.https |= value.eq_ignore_ascii_case(b"on"),
+            b"SERVER_PORT_SECURE" => self.https |= value == b"1",
+            b"REQUEST_SCHEME" => self.https |= value.eq_ignore_ascii_case(b"https"),
+            _ => {}
+        }
+    }
 }
 
 impl Template {
@@ -38,20 +69,27 @@ impl Template {
         base.set_item("wsgi.input_terminated", true)?;
         base.set_item("wsgi.errors", Py::new(py, LogWriter::new("wsgi.errors"))?)?;
         base.set_item("wsgi.file_wrapper", py.get_type::<FileWrapper>())?;
-        Ok(Self { base: base.unbind(), iis: false, script_name: None, allow_path_info: false })
+        Ok(Self { base: base.unbind() })
     }
 
-    pub fn build<'py>(&self, py: Python<'py>, params: &Params, body: Body) -> PyResult<Bound<'py, PyDict>> {
+    pub fn build<'py>(
+        &self,
+        py: Python<'py>,
+        rules: &PathRules,
+        params: &Params,
+        body: Body,
+    ) -> PyResult<Bound<'py, PyDict>> {
         let environ = self.base.bind(py).copy()?;
+        let mut known = Known::default();
         for (name, value) in params.iter() {
-            environ.set_item(latin1(name), latin1(value))?;
+            let text = latin1(value);
+            known.note(name, value, &text);
             if let Some((_, raw_key)) = RAW_KEYS.iter().find(|(n, _)| *n == name) {
                 environ.set_item(*raw_key, PyBytes::new(py, value))?;
             }
+            environ.set_item(latin1(name), text)?;
         }
-        let text = |name: &[u8]| params.get(name).map(latin1);
-        let (script_name, path_info) =
-            self.paths(text(b"SCRIPT_NAME"), text(b"PATH_INFO"), text(b"HTTP_X_ORIGINAL_URL"));
+        let (script_name, path_info) = rules.paths(known.script_name, known.path_info, known.original_url);
         for (key, raw_key, value) in
             [("SCRIPT_NAME", "wsgi.script_name", script_name), ("PATH_INFO", "wsgi.path_info", path_info)]
         {
@@ -59,15 +97,17 @@ impl Template {
             environ.set_item(key, value)?;
             environ.set_item(raw_key, PyBytes::new(py, &raw))?;
         }
-        if params.get(b"QUERY_STRING").is_none() {
+        if !known.has_query {
             environ.set_item("QUERY_STRING", "")?;
             environ.set_item("wsgi.query_string", PyBytes::new(py, b""))?;
         }
-        environ.set_item("wsgi.url_scheme", if is_https(params) { "https" } else { "http" })?;
+        environ.set_item("wsgi.url_scheme", if known.https { "https" } else { "http" })?;
         environ.set_item("wsgi.input", Py::new(py, Input::new(body))?)?;
         Ok(environ)
     }
+}
 
+impl PathRules {
     /// SCRIPT_NAME and PATH_INFO as the app must see them.
     ///
     /// IIS sends the whole URL path in both (and the original path, before
@@ -103,24 +143,12 @@ impl Template {
     }
 }
 
-fn is_https(params: &Params) -> bool {
-    params.get(b"HTTPS").is_some_and(|v| v.eq_ignore_ascii_case(b"on"))
-        || params.get(b"SERVER_PORT_SECURE") == Some(b"1")
-        || params.get(b"REQUEST_SCHEME").is_some_and(|v| v.eq_ignore_ascii_case(b"https"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn template(iis: bool, prefix: Option<&str>) -> Template {
-        Python::initialize();
-        Template {
-            base: Python::attach(|py| PyDict::new(py).unbind()),
-            iis,
-            script_name: prefix.map(str::to_string),
-            allow_path_info: false,
-        }
+    fn rules(iis: bool, prefix: Option<&str>) -> PathRules {
+        PathRules { iis, script_name: prefix.map(str::to_string), allow_path_info: false }
     }
 
     fn s(text: &str) -> Option<String> {
@@ -129,21 +157,21 @@ mod tests {
 
     #[test]
     fn iis_paths_become_empty_script_name_and_full_path_info() {
-        let t = template(true, None);
-        assert_eq!(t.paths(s("/fob/oar/baz"), s("/fob/oar/baz"), None), (String::new(), "/fob/oar/baz".into()));
-        assert_eq!(t.paths(s("/a"), s("/a?x=1"), None), (String::new(), "/a".into()));
+        let r = rules(true, None);
+        assert_eq!(r.paths(s("/fob/oar/baz"), s("/fob/oar/baz"), None), (String::new(), "/fob/oar/baz".into()));
+        assert_eq!(r.paths(s("/a"), s("/a?x=1"), None), (String::new(), "/a".into()));
         assert_eq!(
-            t.paths(s("/rewritten"), s("/rewritten"), s("/orig/path?q=1")),
+            r.paths(s("/rewritten"), s("/rewritten"), s("/orig/path?q=1")),
             (String::new(), "/orig/path".into())
         );
     }
 
     #[test]
     fn prefix_is_stripped_from_path_info() {
-        let t = template(true, Some("/app/"));
-        assert_eq!(t.paths(s("/app/x"), s("/app/x"), None), ("/app".into(), "/x".into()));
-        assert_eq!(t.paths(s("/apple"), s("/apple"), None), ("/app".into(), "/apple".into()));
-        let t = template(false, None);
-        assert_eq!(t.paths(s("/s"), s("/p"), s("/ignored")), ("/s".into(), "/p".into()));
+        let r = rules(true, Some("/app/"));
+        assert_eq!(r.paths(s("/app/x"), s("/app/x"), None), ("/app".into(), "/x".into()));
+        assert_eq!(r.paths(s("/apple"), s("/apple"), None), ("/app".into(), "/apple".into()));
+        let r = rules(false, None);
+        assert_eq!(r.paths(s("/s"), s("/p"), s("/ignored")), ("/s".into(), "/p".into()));
     }
 }

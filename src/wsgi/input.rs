@@ -15,6 +15,20 @@ impl Input {
     pub fn new(body: Body) -> Self {
         Self { body }
     }
+
+    /// Runs a blocking read with the GIL released and returns its bytes.
+    fn read_with<'py>(
+        &mut self,
+        py: Python<'py>,
+        read: impl FnOnce(&mut Body, &mut Vec<u8>) -> std::io::Result<()> + Send,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let body = &mut self.body;
+        let data = py.detach(|| {
+            let mut out = Vec::new();
+            read(body, &mut out).map(|()| out)
+        })?;
+        Ok(PyBytes::new(py, &data))
+    }
 }
 
 fn limit(size: Option<isize>) -> usize {
@@ -28,24 +42,14 @@ fn limit(size: Option<isize>) -> usize {
 impl Input {
     #[pyo3(signature = (size = None))]
     fn read<'py>(&mut self, py: Python<'py>, size: Option<isize>) -> PyResult<Bound<'py, PyBytes>> {
-        let limit = limit(size);
-        let body = &mut self.body;
-        let data = py.detach(|| {
-            let mut out = Vec::new();
-            body.take(limit as u64).read_to_end(&mut out).map(|_| out)
-        })?;
-        Ok(PyBytes::new(py, &data))
+        let limit = limit(size) as u64;
+        self.read_with(py, |body, out| body.take(limit).read_to_end(out).map(drop))
     }
 
     #[pyo3(signature = (size = None))]
     fn readline<'py>(&mut self, py: Python<'py>, size: Option<isize>) -> PyResult<Bound<'py, PyBytes>> {
         let limit = limit(size);
-        let body = &mut self.body;
-        let line = py.detach(|| {
-            let mut line = Vec::new();
-            body.read_line_limited(limit, &mut line).map(|()| line)
-        })?;
-        Ok(PyBytes::new(py, &line))
+        self.read_with(py, |body, out| body.read_line_limited(limit, out))
     }
 
     #[pyo3(signature = (hint = None))]

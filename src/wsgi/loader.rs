@@ -68,7 +68,7 @@ impl std::fmt::Display for AppSpec {
 
 /// Why the app could not be loaded. Kept for the life of the process: every
 /// request gets it as a 500 until a restart.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct LoadFailure {
     /// The one-line cause, shown to clients.
     pub summary: String,
@@ -82,11 +82,11 @@ pub struct LoadFailure {
 impl LoadFailure {
     pub fn new(summary: impl Into<String>) -> Self {
         let summary = summary.into();
-        Self { detail: summary.clone(), summary, stdout: String::new(), stderr: String::new() }
+        Self { detail: summary.clone(), summary, ..Self::default() }
     }
 
     fn from_py(py: Python<'_>, err: &PyErr) -> Self {
-        Self { summary: report::summary(py, err), detail: report::traceback(py, err), ..Self::new("") }
+        Self { summary: report::summary(py, err), detail: report::traceback(py, err), ..Self::default() }
     }
 
     pub fn render(&self, debug: bool) -> String {
@@ -190,7 +190,7 @@ fn load_handler(py: Python<'_>, handler_name: Option<&str>) -> Result<Py<PyAny>,
     }
     let summary = report::could_not_import(handler_name);
     let detail = if last_tb.is_empty() { summary.clone() } else { format!("{summary}: {last_tb}") };
-    Err(LoadFailure { summary, detail, ..LoadFailure::new("") })
+    Err(LoadFailure { summary, detail, ..LoadFailure::default() })
 }
 
 /// Paste Deploy's `loadapp`, with logging set up from the ini's `[loggers]`

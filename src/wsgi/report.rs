@@ -26,11 +26,15 @@ pub fn render(context: &str, summary: &str, detail: &str, output: (&str, &str), 
     }
 }
 
+/// The exception's class name.
+pub fn exception_type(py: Python<'_>, err: &PyErr) -> String {
+    err.value(py).get_type().qualname().map(|n| n.to_string()).unwrap_or_else(|_| "Exception".into())
+}
+
 /// `Type: message` of a Python exception.
 pub fn summary(py: Python<'_>, err: &PyErr) -> String {
-    let value = err.value(py);
-    let name = value.get_type().qualname().map(|n| n.to_string()).unwrap_or_else(|_| "Exception".into());
-    match value.str() {
+    let name = exception_type(py, err);
+    match err.value(py).str() {
         Ok(text) if !text.to_string().is_empty() => format!("{name}: {text}"),
         _ => name,
     }

@@ -106,23 +106,20 @@ fn stream(
 }
 
 fn report_failure(py: Python<'_>, response: &Response, started: bool, failure: Failure, reporting: Reporting) {
+    // Without debugging the client's text names no internals: the
+    // exception's class at most, never its message or traceback.
     let (summary, detail) = match &failure {
         Failure::Disconnected => {
             tracing::info!("the client went away before the response was complete");
             return;
         }
-        Failure::App(err) => (report::summary(py, err), report::traceback(py, err)),
+        Failure::App(err) => (
+            format!("The application raised {}. Details are in the iiswsgi log.", report::exception_type(py, err)),
+            report::traceback(py, err),
+        ),
         Failure::Message(message) => (message.to_string(), message.to_string()),
     };
     tracing::error!("{REQUEST_CONTEXT}: {}", detail.trim_end());
-    // The body a client sees without debugging names no internals.
-    let summary = match failure {
-        Failure::Message(message) => message.to_string(),
-        _ => format!(
-            "The application raised {}. Details are in the iiswsgi log.",
-            summary.split(':').next().unwrap_or("an exception")
-        ),
-    };
     let text = report::render(REQUEST_CONTEXT, &summary, &detail, ("", ""), reporting.debug);
     send_error(response, started, &text, reporting.iis);
 }

@@ -83,7 +83,6 @@ impl StartResponse {
         headers: &Bound<'_, PyAny>,
         exc_info: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Write> {
-        let py = slf.py();
         let mut this = slf.borrow_mut();
         match exc_info.filter(|e| !e.is_none()) {
             // "if the headers have already been sent, start_response must
@@ -95,7 +94,6 @@ impl StartResponse {
         }
         this.head = Some(header_block(status, headers)?);
         drop(this);
-        let _ = py;
         Ok(Write { start: slf.clone().unbind() })
     }
 }

@@ -83,10 +83,15 @@ pub fn read_reply(stream: &mut impl Read, id: u16) -> Reply {
     }
 }
 
+/// Owned name/value pairs for [`encode_request`].
+pub fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
+}
+
 /// The server variables IIS sends for a request (see the emulator's docs).
 pub fn iis_params(method: &str, path: &str, query: &str, site: &Path, body_len: usize) -> Vec<(String, String)> {
     let site = site.display().to_string();
-    [
+    owned(&[
         ("REQUEST_METHOD", method),
         ("SCRIPT_NAME", path),
         ("PATH_INFO", path),
@@ -107,10 +112,7 @@ pub fn iis_params(method: &str, path: &str, query: &str, site: &Path, body_len: 
         ("CONTENT_TYPE", ""),
         ("CONTENT_LENGTH", &body_len.to_string()),
         ("HTTP_HOST", "localhost"),
-    ]
-    .into_iter()
-    .map(|(n, v)| (n.to_string(), v.to_string()))
-    .collect()
+    ])
 }
 
 /// `iiswsgi serve` started as IIS starts it on Unix: stdin is one end of a
