@@ -77,8 +77,14 @@ impl Listener {
     /// socket file left by an earlier run is replaced, any other file is not.
     pub async fn bind(addr: &BindAddr, filter: PeerFilter, socket_mode: u32) -> Result<Self, Error> {
         let failed = |source| Error::Bind { addr: addr.to_string(), source };
+        let mut description = format!("listening on {addr}");
         let (socket, owned_path) = match addr {
-            BindAddr::Tcp(host_port) => (Socket::Tcp(TcpListener::bind(host_port).await.map_err(failed)?), None),
+            BindAddr::Tcp(host_port) => {
+                let listener = TcpListener::bind(host_port).await.map_err(failed)?;
+                // The real address, so `--bind 127.0.0.1:0` says which port it got.
+                description = format!("listening on {}", listener.local_addr().map_err(failed)?);
+                (Socket::Tcp(listener), None)
+            }
             #[cfg(unix)]
             BindAddr::Unix(path) => {
                 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
@@ -97,14 +103,7 @@ impl Listener {
                 return Err(failed(std::io::Error::other("unix sockets are not supported on this platform")));
             }
         };
-        Ok(Self {
-            socket: Some(socket),
-            inherited: None,
-            mode: Mode::Bind,
-            filter,
-            description: format!("listening on {addr}"),
-            owned_path,
-        })
+        Ok(Self { socket: Some(socket), inherited: None, mode: Mode::Bind, filter, description, owned_path })
     }
 
     /// Wraps a socket that was already listening when the process started.

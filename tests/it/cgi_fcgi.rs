@@ -1,6 +1,6 @@
 //! libfcgi's `cgi-fcgi` (Debian's libfcgi-bin) as the web server.
 
-use crate::support::{apps_dir, bin, free_port, require, serve_bound, wait_until};
+use crate::support::{apps_dir, bin, require, serve_tcp, wait_until};
 use std::io::Write;
 use std::process::{Command, Stdio};
 
@@ -33,8 +33,8 @@ fn connects_to_a_bound_tcp_port() {
         return;
     }
     let log = tempfile::NamedTempFile::new().unwrap();
-    let addr = format!("127.0.0.1:{}", free_port());
-    let _server = serve_bound(&["apps:hello"], &addr, log.path());
+    let (port, _server) = serve_tcp(&["apps:hello"], &[], log.path());
+    let addr = format!("127.0.0.1:{port}");
     let out = cgi_fcgi(&addr, &GET, b"");
     assert!(out.starts_with("Status: 200 OK\r\n"), "{out}");
     assert!(out.ends_with("\r\n\r\nHello, world!"), "{out}");

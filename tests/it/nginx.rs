@@ -1,7 +1,7 @@
 //! nginx as the front end: `fastcgi_pass` to `iiswsgi serve --bind unix:`.
 
 use crate::support::http::request;
-use crate::support::{free_port, require, serve_bound, wait_until, Guard};
+use crate::support::{free_port, require, serve_unix, wait_until, Guard};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -18,7 +18,7 @@ fn start(app: &str, keep_conn: bool) -> Option<Nginx> {
     }
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("fcgi.sock");
-    let server = serve_bound(&[app], &format!("unix:{}", socket.display()), &dir.path().join("iiswsgi.log"));
+    let server = serve_unix(&[app], &socket, &dir.path().join("iiswsgi.log"));
     let port = free_port();
     let conf = config(dir.path(), &socket, port, keep_conn);
     let conf_path = dir.path().join("nginx.conf");

@@ -1,8 +1,8 @@
 //! WSGI behaviour over `--bind`, driven by our FastCGI client: PEP 3333
 //! compliance (wsgiref.validate), streaming, aborts, bad input.
 
-use crate::support::fcgi_client::{encode_request, read_reply, Reply};
-use crate::support::{apps_dir, serve_bound, Guard};
+use crate::support::fcgi_client::{encode_request, owned, read_reply, Reply};
+use crate::support::{apps_dir, serve_tcp, serve_unix, Guard};
 use iiswsgi::fastcgi::{ProtocolStatus, Record, Role};
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -19,7 +19,7 @@ fn bound(args: &[&str]) -> Bound {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("fcgi.sock");
     let log = dir.path().join("iiswsgi.log");
-    let server = serve_bound(args, &format!("unix:{}", socket.display()), &log);
+    let server = serve_unix(args, &socket, &log);
     Bound { _server: server, _dir: dir, socket, log }
 }
 
@@ -39,7 +39,7 @@ impl Bound {
 
 fn params(method: &str, path: &str, body_len: usize) -> Vec<(String, String)> {
     let (path, query) = path.split_once('?').unwrap_or((path, ""));
-    [
+    owned(&[
         ("REQUEST_METHOD", method),
         ("SCRIPT_NAME", ""),
         ("PATH_INFO", path),
@@ -49,10 +49,7 @@ fn params(method: &str, path: &str, body_len: usize) -> Vec<(String, String)> {
         ("SERVER_PROTOCOL", "HTTP/1.1"),
         ("CONTENT_LENGTH", &body_len.to_string()),
         ("CONTENT_TYPE", "application/octet-stream"),
-    ]
-    .into_iter()
-    .map(|(n, v)| (n.to_string(), v.to_string()))
-    .collect()
+    ])
 }
 
 #[test]
@@ -209,20 +206,8 @@ fn factory_entry_point_is_called() {
 
 #[test]
 fn fcgi_web_server_addrs_refuses_other_peers() {
-    let port = crate::support::free_port();
     let log = tempfile::NamedTempFile::new().unwrap();
-    let child = std::process::Command::new(crate::support::bin())
-        .args(["serve", "apps:hello", "--bind", &format!("127.0.0.1:{port}"), "--log-file"])
-        .arg(log.path())
-        .env("FCGI_WEB_SERVER_ADDRS", "192.0.2.10")
-        .current_dir(apps_dir())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let _server = Guard(child);
-    crate::support::wait_until("the log to say it listens", || {
-        std::fs::read_to_string(log.path()).is_ok_and(|l| l.contains("listening on"))
-    });
+    let (port, _server) = serve_tcp(&["apps:hello"], &[("FCGI_WEB_SERVER_ADDRS", "192.0.2.10")], log.path());
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let _ = stream.write_all(&encode_request(1, false, &params("GET", "/", 0), b""));

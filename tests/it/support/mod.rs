@@ -69,23 +69,42 @@ impl Drop for Guard {
     }
 }
 
-/// `iiswsgi serve ARGS --bind ADDR`, waiting until it accepts connections.
-pub fn serve_bound(args: &[&str], bind: &str, log: &Path) -> Guard {
+/// `iiswsgi serve ARGS --bind 127.0.0.1:0`: the port the server got, read
+/// from its log, and the server.
+pub fn serve_tcp(args: &[&str], env: &[(&str, &str)], log: &Path) -> (u16, Guard) {
+    let server = spawn_bound(args, "127.0.0.1:0", log, env);
+    let mut port = None;
+    wait_until("the server to log its port", || {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        port = text
+            .split("listening on 127.0.0.1:")
+            .nth(1)
+            .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next().and_then(|p| p.parse().ok()));
+        port.is_some()
+    });
+    (port.unwrap_or_default(), server)
+}
+
+/// `iiswsgi serve ARGS --bind ADDR` with extra environment, not waited for.
+fn spawn_bound(args: &[&str], bind: &str, log: &Path, env: &[(&str, &str)]) -> Guard {
     let child = Command::new(bin())
         .arg("serve")
         .args(args)
         .args(["--bind", bind, "--log-file"])
         .arg(log)
+        .envs(env.iter().copied())
         .current_dir(apps_dir())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn iiswsgi");
-    let guard = Guard(child);
-    match bind.strip_prefix("unix:") {
-        Some(path) => wait_until("the unix socket", || std::os::unix::net::UnixStream::connect(path).is_ok()),
-        None => wait_until("the TCP port", || std::net::TcpStream::connect(bind).is_ok()),
-    }
+    Guard(child)
+}
+
+/// `iiswsgi serve ARGS --bind unix:PATH`, waiting until it accepts connections.
+pub fn serve_unix(args: &[&str], path: &Path, log: &Path) -> Guard {
+    let guard = spawn_bound(args, &format!("unix:{}", path.display()), log, &[]);
+    wait_until("the unix socket", || std::os::unix::net::UnixStream::connect(path).is_ok());
     guard
 }
