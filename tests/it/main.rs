@@ -7,4 +7,5 @@ mod cgi_fcgi;
 mod iis_mode;
 mod nginx;
 mod venv;
+mod wine;
 mod wsgi_apps;
