@@ -169,3 +169,15 @@ def slow_or_closed(environ, start_response):
     if environ['PATH_INFO'] == '/closed':
         return closed(environ, start_response)
     return slow(environ, start_response)
+
+
+def count_bytes(environ, start_response):
+    """Reads the body in 1 MiB blocks and answers only its length."""
+    inp, total = environ['wsgi.input'], 0
+    while True:
+        block = inp.read(1 << 20)
+        if not block:
+            break
+        total += len(block)
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [str(total).encode()]

@@ -9,7 +9,7 @@ use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 struct Bound {
-    _server: Guard,
+    process: Guard,
     _dir: tempfile::TempDir,
     socket: std::path::PathBuf,
     log: std::path::PathBuf,
@@ -20,7 +20,7 @@ fn bound(args: &[&str]) -> Bound {
     let socket = dir.path().join("fcgi.sock");
     let log = dir.path().join("iiswsgi.log");
     let server = serve_unix(args, &socket, &log);
-    Bound { _server: server, _dir: dir, socket, log }
+    Bound { process: server, _dir: dir, socket, log }
 }
 
 impl Bound {
@@ -217,4 +217,46 @@ fn fcgi_web_server_addrs_refuses_other_peers() {
     crate::support::wait_until("the refusal in the log", || {
         std::fs::read_to_string(log.path()).is_ok_and(|l| l.contains("not in FCGI_WEB_SERVER_ADDRS"))
     });
+}
+
+/// Peak resident memory of a process, from /proc (VmHWM, in KiB).
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM in /proc status");
+    line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).expect("a number")
+}
+
+#[test]
+fn a_1_gib_upload_is_never_held_in_memory() {
+    const GIB: u64 = 1 << 30;
+    let server = bound(&["apps:count_bytes"]);
+    let pid = server.process.0.id();
+    let before = peak_rss_kib(pid);
+    let mut stream = server.connect();
+    let mut head = Vec::new();
+    Record::BeginRequest { request_id: 1, role: Role::Responder, flags: 0 }.encode(&mut head);
+    let block = iiswsgi::fastcgi::name_value::encode(
+        params("POST", "/", GIB as usize).iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())),
+    );
+    Record::Params { request_id: 1, content: block }.encode(&mut head);
+    Record::Params { request_id: 1, content: Vec::new() }.encode(&mut head);
+    stream.write_all(&head).unwrap();
+    // One 64 KiB STDIN record's wire form, sent over and over.
+    let mut record = Vec::new();
+    Record::Stdin { request_id: 1, content: vec![b'x'; 65536 - 8] }.encode(&mut record);
+    let per_record = (65536 - 8) as u64;
+    let mut sent = 0;
+    while sent + per_record <= GIB {
+        stream.write_all(&record).unwrap();
+        sent += per_record;
+    }
+    let mut tail = Vec::new();
+    Record::Stdin { request_id: 1, content: vec![b'x'; (GIB - sent) as usize] }.encode(&mut tail);
+    Record::Stdin { request_id: 1, content: Vec::new() }.encode(&mut tail);
+    stream.write_all(&tail).unwrap();
+    let reply = read_reply(&mut stream, 1);
+    assert_eq!(reply.body_text(), GIB.to_string());
+    let after = peak_rss_kib(pid);
+    eprintln!("gateway peak RSS: {before} KiB before, {after} KiB after a 1 GiB upload");
+    assert!(after - before < 64 * 1024, "peak RSS grew by {} KiB", after - before);
 }
