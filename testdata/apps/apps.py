@@ -181,3 +181,20 @@ def count_bytes(environ, start_response):
         total += len(block)
     start_response('200 OK', [('Content-Type', 'text/plain')])
     return [str(total).encode()]
+
+
+def exc_info_after_body(environ, start_response):
+    """exc_info once headers are out: start_response must re-raise it."""
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    yield b'sent'
+    try:
+        raise KeyError('the original error')
+    except KeyError:
+        start_response('500 Oops', [], sys.exc_info())
+    yield b'never reached'
+
+
+def lenient_headers(environ, start_response):
+    """wfastcgi accepts headers as any iterable of pairs."""
+    start_response('200', ((name, value) for name, value in (('Content-Type', 'text/plain'), ('X-Lenient', 'yes'))))
+    return [b'lenient']

@@ -268,3 +268,28 @@ fn sigterm_finishes_the_request_in_flight_then_exits_0() {
     assert_eq!(reply.body_text(), "0\n1\n2\n");
     assert_eq!(iis.child.wait().unwrap().code(), Some(0));
 }
+
+#[test]
+fn exc_info_after_headers_re_raises_the_original_error() {
+    let apps = apps_dir();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut iis = IisProcess::start(&["apps:exc_info_after_body", "--debug"], &[], &apps, log.path());
+    let reply = get(&mut iis, "/", "", &apps);
+    assert_eq!(reply.status(), "200 OK");
+    assert_eq!(reply.body(), b"sent");
+    assert!(reply.stderr_text().contains("KeyError: 'the original error'"), "{}", reply.stderr_text());
+}
+
+#[test]
+fn pythonpath_entries_expand_percent_vars() {
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let apps = apps_dir();
+    let root = crate::support::repo().join("testdata");
+    let mut iis = IisProcess::start(
+        &["on_pythonpath:application", "--pythonpath", "/does/not/exist;%IISWSGI_TEST_ROOT%/pythonpath_app"],
+        &[("IISWSGI_TEST_ROOT", root.to_str().unwrap())],
+        &apps,
+        log.path(),
+    );
+    assert_eq!(get(&mut iis, "/", "", &apps).body(), b"found through --pythonpath");
+}

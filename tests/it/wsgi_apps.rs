@@ -260,3 +260,30 @@ fn a_1_gib_upload_is_never_held_in_memory() {
     eprintln!("gateway peak RSS: {before} KiB before, {after} KiB after a 1 GiB upload");
     assert!(after - before < 64 * 1024, "peak RSS grew by {} KiB", after - before);
 }
+
+#[test]
+fn headers_may_be_any_iterable_of_pairs_and_status_a_bare_code() {
+    let server = bound(&["apps:lenient_headers"]);
+    let reply = server.request("GET", "/", b"");
+    assert_eq!(reply.status(), "200");
+    assert!(reply.head().contains("X-Lenient: yes\r\n"), "{}", reply.head());
+    assert_eq!(reply.body(), b"lenient");
+}
+
+#[test]
+fn a_second_connection_is_served_while_a_slow_request_runs() {
+    let server = bound(&["apps:slow_or_closed", "--threads", "2"]);
+    let mut slow = server.connect();
+    slow.write_all(&encode_request(1, false, &params("GET", "/?10", 0), b"")).unwrap();
+    // The slow request yields a line every 0.2 s; the quick one must not wait for it.
+    let quick = server.request("GET", "/closed", b"");
+    assert_eq!(quick.status(), "200 OK");
+    slow.set_nonblocking(true).unwrap();
+    let mut early = Vec::new();
+    let _ = slow.read_to_end(&mut early);
+    let end_request_header = [1, 3, 0, 1];
+    assert!(!early.windows(4).any(|w| w == end_request_header), "the slow response must still be in progress");
+    slow.set_nonblocking(false).unwrap();
+    let reply = read_reply(&mut std::io::Cursor::new(early).chain(slow), 1);
+    assert_eq!(reply.body_text(), "0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n");
+}
