@@ -238,20 +238,31 @@ fn get_values_tells_iis_one_request_at_a_time() {
     );
 }
 
-#[test]
-fn a_changed_py_file_makes_the_process_exit_cleanly() {
+/// Changing `ignored` leaves the process running; changing `trigger`
+/// makes it exit 0 after logging why.
+fn assert_restart(env: &[(&str, &str)], ignored: &str, trigger: &str) {
     let site = tempfile::tempdir().unwrap();
     std::fs::copy(apps_dir().join("apps.py"), site.path().join("apps.py")).unwrap();
     let log = tempfile::NamedTempFile::new().unwrap();
-    let mut iis = IisProcess::start(&["apps:hello"], &[], site.path(), log.path());
+    let mut iis = IisProcess::start(&["apps:hello"], env, site.path(), log.path());
     assert_eq!(get(&mut iis, "/", "", site.path()).status(), "200 OK");
-    std::fs::write(site.path().join("notes.txt"), "not watched").unwrap();
+    std::fs::write(site.path().join(ignored), "not watched").unwrap();
     std::thread::sleep(std::time::Duration::from_millis(300));
-    assert!(iis.child.try_wait().unwrap().is_none(), "a .txt change must not restart");
-    std::fs::write(site.path().join("new_module.py"), "x = 1\n").unwrap();
+    assert!(iis.child.try_wait().unwrap().is_none(), "a change to {ignored} must not restart");
+    std::fs::write(site.path().join(trigger), "x = 1\n").unwrap();
     wait_until("the process to exit", || iis.child.try_wait().unwrap().is_some());
     assert_eq!(iis.child.wait().unwrap().code(), Some(0));
-    assert!(std::fs::read_to_string(log.path()).unwrap().contains("new_module.py changed"));
+    assert!(std::fs::read_to_string(log.path()).unwrap().contains(&format!("{trigger} changed")));
+}
+
+#[test]
+fn a_changed_py_file_makes_the_process_exit_cleanly() {
+    assert_restart(&[], "notes.txt", "new_module.py");
+}
+
+#[test]
+fn a_custom_restart_regex_chooses_the_files() {
+    assert_restart(&[("WSGI_RESTART_FILE_REGEX", r".*\.txt$")], "new_module.py", "notes.txt");
 }
 
 #[test]
