@@ -71,24 +71,7 @@ pub fn extend_sys_path(py: Python<'_>, entries: &[String], first: bool) -> PyRes
 /// `%NAME%` replaced by the variable's value, or nothing when unset, as
 /// wfastcgi's PYTHONPATH handling does.
 pub fn expand_percent_vars(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find('%') {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 1..];
-        match after.find('%') {
-            Some(end) if end > 0 && after[..end].chars().all(|c| c.is_alphanumeric() || c == '_') => {
-                out.push_str(&std::env::var(&after[..end]).unwrap_or_default());
-                rest = &after[end + 1..];
-            }
-            _ => {
-                out.push('%');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+    iiswsgi_proto::iis::expand_percent_vars(text, |name| Some(iiswsgi_proto::iis::from_env(name).unwrap_or_default()))
 }
 
 /// Splits on `;` and on the OS's path separator.

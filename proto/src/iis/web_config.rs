@@ -1,17 +1,40 @@
-use quick_xml::events::Event;
-use quick_xml::Reader;
+//! A site's web.config: the parts IIS's FastCGI path uses.
 
-/// Malformed XML, with the 1-based line it was found on.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("line {line}: {message}")]
-pub struct XmlError {
-    pub line: usize,
-    pub message: String,
+use super::fastcgi_application::{applications, FastCgiApplication};
+use super::handlers::{handler_ops, HandlerOp};
+use super::xml::{Document, Element, XmlError};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebConfig {
+    /// `<system.webServer><handlers>` entries; empty when there is none.
+    pub handlers: Vec<HandlerOp>,
+    pub app_settings: Vec<(String, String)>,
+    /// `<system.webServer><fastCgi>`, which IIS does not honour here
+    /// (the section is AppHostOnly); `None` when absent.
+    pub fastcgi: Option<Vec<FastCgiApplication>>,
 }
 
-fn line_of(text: &str, offset: u64) -> usize {
-    let end = usize::try_from(offset).unwrap_or(usize::MAX).min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+impl WebConfig {
+    pub fn parse(text: &str) -> Result<Self, XmlError> {
+        let document = Document::parse(text)?;
+        let root = configuration(&document)?;
+        let handlers = match root.descendant(&["system.webServer", "handlers"]) {
+            Some(section) => handler_ops(section)?,
+            None => Vec::new(),
+        };
+        let fastcgi = root.descendant(&["system.webServer", "fastCgi"]).map(applications).transpose()?;
+        Ok(Self { handlers, app_settings: settings(root), fastcgi })
+    }
+}
+
+fn configuration(document: &Document) -> Result<&Element, XmlError> {
+    match document.root() {
+        Some(root) if root.name == "configuration" => Ok(root),
+        Some(root) => {
+            Err(XmlError::new(root.line, format!("the root element is <{}>, not <configuration>", root.name)))
+        }
+        None => Err(XmlError::new(1, "no root element")),
+    }
 }
 
 /// The `<configuration><appSettings><add key value/>` entries of a
@@ -19,61 +42,26 @@ fn line_of(text: &str, offset: u64) -> usize {
 /// without a key skipped, `<remove key>` and `<clear/>` applied. A DTD is
 /// rejected rather than expanded.
 pub fn app_settings(text: &str) -> Result<Vec<(String, String)>, XmlError> {
-    let mut reader = Reader::from_str(text);
-    reader.config_mut().check_end_names = true;
-    let mut path: Vec<Vec<u8>> = Vec::new();
+    let document = Document::parse(text)?;
+    Ok(configuration(&document).map(settings).unwrap_or_default())
+}
+
+fn settings(root: &Element) -> Vec<(String, String)> {
     let mut settings: Vec<(String, String)> = Vec::new();
-    loop {
-        let position = reader.buffer_position();
-        let error = |message: String| XmlError { line: line_of(text, position), message };
-        let event = reader.read_event().map_err(|e| error(e.to_string()))?;
-        let (element, is_empty) = match &event {
-            Event::Start(e) => (Some(e), false),
-            Event::Empty(e) => (Some(e), true),
-            Event::End(_) => {
-                path.pop();
-                continue;
+    let Some(section) = root.child("appSettings") else { return settings };
+    for element in section.elements() {
+        let key = element.attr("key").map(str::trim).unwrap_or("");
+        match element.name.as_str() {
+            "add" if !key.is_empty() => {
+                settings.retain(|(k, _)| k != key);
+                settings.push((key.to_string(), element.attr("value").unwrap_or("").to_string()));
             }
-            Event::DocType(_) => return Err(error("a DTD is not allowed in web.config".to_string())),
-            Event::Eof => break,
-            _ => continue,
-        };
-        let Some(element) = element else { continue };
-        let name = element.name().as_ref().to_vec();
-        let in_app_settings = path.len() == 2 && path[0] == b"configuration" && path[1] == b"appSettings";
-        if in_app_settings {
-            let attr = |wanted: &[u8]| -> Result<Option<String>, XmlError> {
-                for attr in element.attributes() {
-                    let attr = attr.map_err(|e| error(e.to_string()))?;
-                    if attr.key.as_ref() == wanted {
-                        let value = attr.unescape_value().map_err(|e| error(e.to_string()))?;
-                        return Ok(Some(value.into_owned()));
-                    }
-                }
-                Ok(None)
-            };
-            match name.as_slice() {
-                b"add" => {
-                    if let Some(key) = attr(b"key")?.map(|k| k.trim().to_string()).filter(|k| !k.is_empty()) {
-                        let value = attr(b"value")?.unwrap_or_default();
-                        settings.retain(|(k, _)| *k != key);
-                        settings.push((key, value));
-                    }
-                }
-                b"remove" => {
-                    if let Some(key) = attr(b"key")? {
-                        settings.retain(|(k, _)| *k != key.trim());
-                    }
-                }
-                b"clear" => settings.clear(),
-                _ => {}
-            }
-        }
-        if !is_empty {
-            path.push(name);
+            "remove" => settings.retain(|(k, _)| k != key),
+            "clear" => settings.clear(),
+            _ => {}
         }
     }
-    Ok(settings)
+    settings
 }
 
 #[cfg(test)]
@@ -112,5 +100,19 @@ mod tests {
     fn dtd_is_rejected() {
         let xml = "<!DOCTYPE x [<!ENTITY e \"boom\">]>\n<configuration/>";
         assert!(app_settings(xml).unwrap_err().message.contains("DTD"));
+    }
+
+    #[test]
+    fn handlers_and_fastcgi_are_read() {
+        let config = WebConfig::parse(
+            r#"<configuration><system.webServer>
+<handlers><remove name="Py"/><add name="Py" path="*" verb="*" modules="FastCgiModule" scriptProcessor="c:\p.exe|x"/></handlers>
+<fastCgi><application fullPath="c:\p.exe" arguments="x"/></fastCgi>
+</system.webServer></configuration>"#,
+        )
+        .unwrap();
+        assert_eq!(config.handlers.len(), 2);
+        assert_eq!(config.fastcgi.unwrap()[0].key(), r"c:\p.exe|x");
+        assert!(WebConfig::parse("<other/>").is_err());
     }
 }
