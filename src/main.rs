@@ -2,7 +2,7 @@
 //! never in the library), run the command, print errors once.
 
 use clap::Parser;
-use iiswsgi::cli::{serve, Cli, Command};
+use iiswsgi::cli::{emulate, serve, Cli, Command};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -31,5 +31,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             serve::run(prepared)
         }
+        Command::Emulate(args) => emulate::run(args),
     }
 }

@@ -2,6 +2,7 @@
 //! and the code that turns them into a running command. The only module
 //! that uses `anyhow`.
 
+pub mod emulate;
 pub mod serve;
 
 use clap::{Parser, Subcommand};
@@ -18,4 +19,7 @@ pub enum Command {
     /// The FastCGI gateway: serve a WSGI app to IIS (stdin pipe), to a
     /// server that hands over a listening socket, or on `--bind`.
     Serve(serve::ServeArgs),
+    /// Run a site in the IIS emulator: IIS's configuration, handler
+    /// mapping and FastCGI process management, for local debugging.
+    Emulate(emulate::EmulateArgs),
 }

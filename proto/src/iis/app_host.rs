@@ -91,29 +91,24 @@ impl ApplicationHost {
         self.sites.iter().find(|s| s.name.eq_ignore_ascii_case(name))
     }
 
-    /// The handler ops that apply to `url_path` of `site`, server level
-    /// first: top-level handlers, then `<location>` blocks from the least
-    /// to the most specific.
-    pub fn handler_levels(&self, site: &str, url_path: &str) -> Vec<&[HandlerOp]> {
-        let mut levels: Vec<(usize, &[HandlerOp])> = vec![(0, &self.handlers)];
-        for location in &self.locations {
-            let path = location.path.trim_matches('/');
-            let depth = if path.is_empty() || path == "." {
-                Some(1)
-            } else {
-                let (location_site, rest) = path.split_once('/').unwrap_or((path, ""));
-                let prefix = format!("/{rest}");
-                let inside = rest.is_empty()
-                    || url_path.eq_ignore_ascii_case(&prefix)
-                    || url_path.to_ascii_lowercase().starts_with(&format!("{}/", prefix.to_ascii_lowercase()));
-                (location_site.eq_ignore_ascii_case(site) && inside).then_some(2 + rest.len())
-            };
-            if let Some(depth) = depth {
-                levels.push((depth, &location.handlers));
-            }
-        }
-        levels.sort_by_key(|(depth, _)| *depth);
-        levels.into_iter().map(|(_, ops)| ops).collect()
+    /// The server-level handler ops: the top-level section, then
+    /// `<location path="">` (or `"."`) blocks.
+    pub fn server_handler_levels(&self) -> Vec<&[HandlerOp]> {
+        let server = self.locations.iter().filter(|l| matches!(l.path.trim_matches('/'), "" | "."));
+        std::iter::once(self.handlers.as_slice()).chain(server.map(|l| l.handlers.as_slice())).collect()
+    }
+
+    /// The ops of `<location path="Site/url">` blocks for exactly this URL
+    /// level (`/` for the site itself). IIS merges them at that level,
+    /// before the web.config of the same folder.
+    pub fn location_handler_levels(&self, site: &str, url_level: &str) -> Vec<&[HandlerOp]> {
+        let wanted = format!("{site}/{}", url_level.trim_matches('/'));
+        let wanted = wanted.trim_end_matches('/');
+        self.locations
+            .iter()
+            .filter(|l| l.path.trim_matches('/').eq_ignore_ascii_case(wanted))
+            .map(|l| l.handlers.as_slice())
+            .collect()
     }
 }
 
@@ -198,8 +193,9 @@ mod tests {
         assert_eq!((site.id, site.bindings[0].information.as_str()), (1, ":8080:localhost"));
         assert_eq!(site.applications[0].virtual_directories[0].physical_path, r"%IIS_SITES_HOME%\WebSite1");
         assert_eq!(host.fastcgi[0].key(), r"C:\Python\python.exe|C:\w.py");
-        assert_eq!(host.handler_levels("WebSite1", "/").len(), 2);
-        assert_eq!(host.handler_levels("WebSite1", "/api/x").len(), 3);
-        assert_eq!(host.handler_levels("WebSite1", "/apix").len(), 2);
+        assert_eq!(host.server_handler_levels().len(), 2);
+        assert_eq!(host.location_handler_levels("website1", "/api").len(), 1);
+        assert_eq!(host.location_handler_levels("WebSite1", "/").len(), 0);
+        assert_eq!(host.location_handler_levels("Other", "/").len(), 1);
     }
 }

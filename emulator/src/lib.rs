@@ -1,0 +1,73 @@
+//! An IIS emulator: serves a site the way IIS and its FastCGI module
+//! would, so that the gateway is tested end to end on Linux and a site can
+//! be debugged locally with one command.
+//!
+//! Map of the crate, outside in:
+//! - [`run`]: load the site, listen, serve until shutdown.
+//! - `http`: hyper front, routing to a handler, access log.
+//! - `site`, `web_configs`: applications, virtual directories, the handler
+//!   list at each URL (the configuration model itself is in
+//!   `iiswsgi_proto::iis`).
+//! - `fastcgi_handler`, `pool`, `process`: IIS's FastCgiModule.
+//! - `static_files`, `error_page`, `server_vars`, `cgi_response`.
+//! - [`appcmd`]: the mock `appcmd` that edits applicationHost.config.
+
+mod access_log;
+pub mod appcmd;
+mod body;
+mod cgi_response;
+mod error;
+mod error_page;
+mod fastcgi_handler;
+mod http;
+mod pool;
+mod process;
+mod server_vars;
+mod site;
+mod static_files;
+mod web_configs;
+
+pub use error::Error;
+pub use pool::AUTO_INSTANCES_PER_CPU;
+pub use site::Source;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// What `iiswsgi emulate` was asked to do.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub source: Source,
+    pub listen: SocketAddr,
+    /// The `iiswsgi` executable, for the application synthesized in
+    /// `--site` mode.
+    pub gateway: PathBuf,
+    /// Access log file; `None` writes it to stdout.
+    pub access_log: Option<PathBuf>,
+}
+
+/// Loads the configuration (any error stops here, before listening), then
+/// serves until `shutdown` resolves, and stops the FastCGI processes.
+pub async fn run(options: Options, shutdown: impl std::future::Future<Output = ()>) -> Result<(), Error> {
+    let site = site::Site::load(&options.source, &options.gateway)?;
+    let out: Box<dyn std::io::Write + Send> = match &options.access_log {
+        Some(path) => Box::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|source| Error::AccessLog { path: path.clone(), source })?,
+        ),
+        None => Box::new(std::io::stdout()),
+    };
+    let log = access_log::AccessLog::new(out).map_err(|source| Error::AccessLog { path: PathBuf::from("-"), source })?;
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .map_err(|source| Error::Listen { addr: options.listen, source })?;
+    let local = listener.local_addr().map_err(|source| Error::Listen { addr: options.listen, source })?;
+    tracing::info!("site \"{}\" (id {}) listening on http://{local}/", site.name, site.id);
+    let state = Arc::new(http::State::new(site, log));
+    http::serve(listener, state, shutdown).await;
+    Ok(())
+}

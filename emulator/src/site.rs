@@ -1,0 +1,293 @@
+//! The site being served: its applications and virtual directories, the
+//! handler list that applies at each URL (applicationHost.config levels,
+//! then every web.config on the way down) and the FastCGI applications its
+//! handlers may name.
+
+use crate::web_configs::WebConfigs;
+use crate::Error;
+use iiswsgi_proto::iis::{
+    expand_percent_vars, from_env, handlers, ApplicationHost, FastCgiApplication, Handler, HandlerOp, OnDisk,
+};
+use std::path::{Path, PathBuf};
+
+/// Where the configuration comes from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A folder with a web.config; the rest is synthesized.
+    Site(PathBuf),
+    /// An applicationHost.config and the site to serve (default: the first).
+    AppHost { path: PathBuf, site_name: Option<String> },
+}
+
+pub struct Site {
+    pub name: String,
+    pub id: u32,
+    /// Longest URL first, so the first prefix match is the right one.
+    applications: Vec<AppMapping>,
+    host: ApplicationHost,
+    pub registry: Registry,
+    pub web_configs: WebConfigs,
+}
+
+struct AppMapping {
+    url: String,
+    /// (absolute URL, folder), longest URL first.
+    directories: Vec<(String, PathBuf)>,
+}
+
+/// The FastCGI applications handlers can name.
+pub struct Registry {
+    pub applications: Vec<FastCgiApplication>,
+    /// In `--site` mode without a `<fastCgi>` section: the `iiswsgi serve`
+    /// application every FastCGI handler runs, as `iiswsgi install` would
+    /// have registered it.
+    pub fallback: Option<FastCgiApplication>,
+}
+
+impl Registry {
+    /// The application whose `fullPath|arguments` (both expanded) equals
+    /// `script_processor` (expanded), compared without regard to case as
+    /// Windows paths are.
+    pub fn find(&self, script_processor: &str) -> Option<&FastCgiApplication> {
+        let wanted = expand(script_processor);
+        self.applications.iter().find(|app| expand(&app.key()).eq_ignore_ascii_case(&wanted)).or(self.fallback.as_ref())
+    }
+}
+
+/// Where a URL leads.
+pub struct Resolved {
+    pub app_url: String,
+    /// The application's folder, ending in a separator as IIS sends it.
+    pub app_physical: String,
+    pub physical: PathBuf,
+    pub on_disk: OnDisk,
+    pub handlers: Vec<Handler>,
+}
+
+/// A configuration problem found while serving (IIS's 500.19).
+#[derive(Debug)]
+pub struct ConfigFailure(pub String);
+
+/// `%VAR%` from the environment; unknown names stay as written.
+pub fn expand(text: &str) -> String {
+    expand_percent_vars(text, from_env)
+}
+
+/// An expanded configuration path. Backslashes become slashes on Unix so
+/// that `%ROOT%\site` works in configuration written for Windows.
+pub fn expand_path(text: &str) -> PathBuf {
+    let expanded = expand(text);
+    PathBuf::from(if cfg!(windows) { expanded } else { expanded.replace('\\', "/") })
+}
+
+fn static_file_handler() -> Handler {
+    Handler {
+        name: "StaticFile".to_string(),
+        path: "*".to_string(),
+        verb: "*".to_string(),
+        modules: "StaticFileModule,DefaultDocumentModule,DirectoryListingModule".to_string(),
+        script_processor: String::new(),
+        resource_type: iiswsgi_proto::iis::handlers::ResourceType::Either,
+        response_buffer_limit: handlers::DEFAULT_RESPONSE_BUFFER_LIMIT,
+        pre_condition: String::new(),
+    }
+}
+
+impl Site {
+    pub fn load(source: &Source, gateway: &Path) -> Result<Self, Error> {
+        let site = match source {
+            Source::Site(dir) => Self::synthesize(dir, gateway)?,
+            Source::AppHost { path, site_name } => Self::from_app_host(path, site_name.as_deref())?,
+        };
+        site.check_web_configs(matches!(source, Source::AppHost { .. }))?;
+        Ok(site)
+    }
+
+    fn synthesize(dir: &Path, gateway: &Path) -> Result<Self, Error> {
+        if !dir.is_dir() {
+            return Err(Error::NotADirectory { path: dir.to_path_buf() });
+        }
+        let root = std::path::absolute(dir).map_err(|source| Error::Read { path: dir.to_path_buf(), source })?;
+        let web_configs = WebConfigs::default();
+        let config = web_configs.get(&root)?.unwrap_or_default();
+        let mut host = ApplicationHost { handlers: vec![HandlerOp::Add(static_file_handler())], ..Default::default() };
+        let mut fallback = None;
+        let applications = match &config.fastcgi {
+            Some(applications) => applications.clone(),
+            None => {
+                let gateway_app = FastCgiApplication::new(&gateway.to_string_lossy(), "serve");
+                let names_fastcgi = config.handlers.iter().any(|op| matches!(op, HandlerOp::Add(h) if is_fastcgi(h)));
+                if !names_fastcgi && config.app_settings.iter().any(|(k, _)| k == "WSGI_HANDLER") {
+                    host.handlers.insert(0, HandlerOp::Add(iiswsgi_handler(&gateway_app.key())));
+                }
+                fallback = Some(gateway_app);
+                Vec::new()
+            }
+        };
+        let name = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "Default Web Site".into());
+        Ok(Site {
+            name,
+            id: 1,
+            applications: vec![AppMapping { url: "/".into(), directories: vec![("/".into(), root)] }],
+            host,
+            registry: Registry { applications, fallback },
+            web_configs,
+        })
+    }
+
+    fn from_app_host(path: &Path, site_name: Option<&str>) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+        let host = ApplicationHost::parse(&text).map_err(|source| Error::Config { path: path.to_path_buf(), source })?;
+        let site = match site_name {
+            Some(name) => host.site(name),
+            None => host.sites.first(),
+        }
+        .ok_or_else(|| Error::NoSite { path: path.to_path_buf(), name: site_name.map(str::to_string) })?
+        .clone();
+        let mut applications: Vec<AppMapping> = site
+            .applications
+            .iter()
+            .map(|app| {
+                let app_url = normalize_url(&app.path);
+                let mut directories: Vec<(String, PathBuf)> = app
+                    .virtual_directories
+                    .iter()
+                    .map(|v| (join_url(&app_url, &v.path), expand_path(&v.physical_path)))
+                    .collect();
+                directories.sort_by_key(|(url, _)| std::cmp::Reverse(url.len()));
+                AppMapping { url: app_url, directories }
+            })
+            .collect();
+        applications.sort_by_key(|a| std::cmp::Reverse(a.url.len()));
+        let has_root = applications.iter().any(|a| a.url == "/" && a.directories.iter().any(|(u, _)| u == "/"));
+        if !has_root {
+            return Err(Error::NoRoot { site: site.name });
+        }
+        let registry = Registry { applications: host.fastcgi.clone(), fallback: None };
+        Ok(Site {
+            name: site.name,
+            id: site.id,
+            applications,
+            host,
+            registry,
+            web_configs: WebConfigs::default(),
+        })
+    }
+
+    /// Parses every web.config under the site's folders so that a malformed
+    /// one stops the emulator at start with its file and line.
+    fn check_web_configs(&self, warn_fastcgi: bool) -> Result<(), Error> {
+        for app in &self.applications {
+            for (_, dir) in &app.directories {
+                for found in crate::web_configs::find_all(dir) {
+                    if let Some(config) = self.web_configs.get(&found)? {
+                        if warn_fastcgi && config.fastcgi.is_some() {
+                            tracing::warn!(
+                                "{}: <fastCgi> is an applicationHost.config-only section; IIS ignores it in web.config, and so does the emulator",
+                                found.join("web.config").display()
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The folder an absolute URL path maps to, with the application it is in.
+    fn map(&self, url: &str) -> Option<(&AppMapping, PathBuf)> {
+        let app = self.applications.iter().find(|a| is_under(url, &a.url))?;
+        let (dir_url, dir) = app.directories.iter().find(|(u, _)| is_under(url, u))?;
+        let rest = url[dir_url.len().min(url.len())..].trim_start_matches('/');
+        Some((app, if rest.is_empty() { dir.clone() } else { dir.join(rest) }))
+    }
+
+    pub fn resolve(&self, url: &str) -> Result<Resolved, ConfigFailure> {
+        let (app, physical) = self.map(url).ok_or_else(|| ConfigFailure(format!("no virtual directory serves {url}")))?;
+        let on_disk = match std::fs::metadata(&physical) {
+            Ok(meta) if meta.is_dir() => OnDisk::Directory,
+            Ok(_) => OnDisk::File,
+            Err(_) => OnDisk::Missing,
+        };
+        let mut list: Vec<Handler> = Vec::new();
+        for ops in self.host.server_handler_levels() {
+            list = handlers::apply(&list, ops).map_err(ConfigFailure)?;
+        }
+        for prefix in config_prefixes(url, on_disk == OnDisk::Directory) {
+            for ops in self.host.location_handler_levels(&self.name, &prefix) {
+                list = handlers::apply(&list, ops).map_err(ConfigFailure)?;
+            }
+            let Some((_, dir)) = self.map(&prefix) else { continue };
+            let config = self.web_configs.get(&dir).map_err(|err| ConfigFailure(err.to_string()))?;
+            if let Some(config) = config {
+                list = handlers::apply(&list, &config.handlers).map_err(ConfigFailure)?;
+            }
+        }
+        let (_, app_dir) = self.map(&app.url).ok_or_else(|| ConfigFailure(format!("no folder for {}", app.url)))?;
+        let mut app_physical = app_dir.to_string_lossy().into_owned();
+        if !app_physical.ends_with(std::path::MAIN_SEPARATOR) {
+            app_physical.push(std::path::MAIN_SEPARATOR);
+        }
+        Ok(Resolved { app_url: app.url.clone(), app_physical, physical, on_disk, handlers: list })
+    }
+}
+
+pub fn is_fastcgi(handler: &Handler) -> bool {
+    handler.module_names().any(|m| m.eq_ignore_ascii_case("FastCgiModule"))
+}
+
+fn iiswsgi_handler(script_processor: &str) -> Handler {
+    Handler {
+        name: "iiswsgi".to_string(),
+        modules: "FastCgiModule".to_string(),
+        script_processor: script_processor.to_string(),
+        resource_type: iiswsgi_proto::iis::handlers::ResourceType::Unspecified,
+        ..static_file_handler()
+    }
+}
+
+/// The URL prefixes whose folders may hold a web.config that applies:
+/// `/`, `/a`, `/a/b` for `/a/b/file`, and the path itself for a folder.
+fn config_prefixes(url: &str, is_dir: bool) -> Vec<String> {
+    let segments: Vec<&str> = url.split('/').filter(|s| !s.is_empty()).collect();
+    let depth = if is_dir { segments.len() } else { segments.len().saturating_sub(1) };
+    (0..=depth).map(|n| format!("/{}", segments[..n].join("/"))).collect()
+}
+
+fn is_under(url: &str, prefix: &str) -> bool {
+    let prefix = prefix.trim_end_matches('/');
+    prefix.is_empty()
+        || url.eq_ignore_ascii_case(prefix)
+        || (url.len() > prefix.len() && url[..prefix.len()].eq_ignore_ascii_case(prefix) && url.as_bytes()[prefix.len()] == b'/')
+}
+
+fn normalize_url(path: &str) -> String {
+    let trimmed = path.trim().trim_matches('/');
+    format!("/{trimmed}")
+}
+
+fn join_url(app: &str, vdir: &str) -> String {
+    let vdir = vdir.trim().trim_matches('/');
+    match (app.trim_end_matches('/'), vdir) {
+        ("", "") => "/".to_string(),
+        (app, "") => app.to_string(),
+        (app, vdir) => format!("{app}/{vdir}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_and_url_joins() {
+        assert_eq!(config_prefixes("/a/b/c.txt", false), ["/", "/a", "/a/b"]);
+        assert_eq!(config_prefixes("/a/b", true), ["/", "/a", "/a/b"]);
+        assert_eq!(config_prefixes("/", true), ["/"]);
+        assert_eq!(join_url("/", "/"), "/");
+        assert_eq!(join_url("/app", "/static"), "/app/static");
+        assert!(is_under("/App/x", "/app"));
+        assert!(!is_under("/apple", "/app"));
+        assert!(is_under("/anything", "/"));
+    }
+}

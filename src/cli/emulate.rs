@@ -1,0 +1,85 @@
+//! `iiswsgi emulate`: run a site in the IIS emulator (crate
+//! `iiswsgi-emulator`), which starts `iiswsgi serve` (or whatever the
+//! site's FastCGI applications name) the way IIS would.
+
+use anyhow::Context as _;
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("config").required(true).args(["site", "apphost"])))]
+pub struct EmulateArgs {
+    /// A site folder with a web.config; the rest of IIS's configuration is
+    /// synthesized (a FastCGI application running this `iiswsgi serve`
+    /// unless the web.config's `<fastCgi>` names others).
+    #[arg(long, value_name = "DIR")]
+    pub site: Option<PathBuf>,
+    /// An applicationHost.config (IIS or IIS Express) to serve a site of.
+    #[arg(long, value_name = "FILE", conflicts_with = "site")]
+    pub apphost: Option<PathBuf>,
+    /// The site to serve from `--apphost` (default: its first site).
+    #[arg(long, value_name = "NAME", requires = "apphost")]
+    pub site_name: Option<String>,
+    /// Address to listen on. Loopback by default: the emulator is for
+    /// local debugging and tests, not for serving a network.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Write the W3C access log here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub access_log: Option<PathBuf>,
+    /// Show Python tracebacks in error responses (sets WSGI_DEBUG=1 for
+    /// the FastCGI processes).
+    #[arg(long)]
+    pub debug: bool,
+    /// More log detail on stderr (repeat for more).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+pub fn run(args: EmulateArgs) -> anyhow::Result<()> {
+    let level = match args.verbose {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+    if args.debug {
+        // Inherited by every FastCGI process, as a worker's environment is.
+        std::env::set_var("WSGI_DEBUG", "1");
+    }
+    let source = match (args.site, args.apphost) {
+        (Some(dir), _) => iiswsgi_emulator::Source::Site(dir),
+        (None, Some(path)) => iiswsgi_emulator::Source::AppHost { path, site_name: args.site_name },
+        (None, None) => anyhow::bail!("either --site or --apphost is required"),
+    };
+    let gateway = std::env::current_exe().context("Cannot find the iiswsgi executable")?;
+    let options = iiswsgi_emulator::Options { source, listen: args.listen, gateway, access_log: args.access_log };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("Cannot start the async runtime")?;
+    runtime.block_on(async {
+        iiswsgi_emulator::run(options, shutdown_signal()).await.context("The emulator could not start")
+    })
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("shutting down");
+}
