@@ -19,7 +19,14 @@ pub struct IisError {
 
 impl IisError {
     pub fn new(status: u16, substatus: u32, message: impl Into<String>) -> Self {
-        Self { status, substatus, message: message.into(), module: "IIS Web Core", handler: String::new(), error_code: 0 }
+        Self {
+            status,
+            substatus,
+            message: message.into(),
+            module: "IIS Web Core",
+            handler: String::new(),
+            error_code: 0,
+        }
     }
 
     pub fn fastcgi(handler: &str, message: impl Into<String>, error_code: u32) -> Self {
@@ -59,8 +66,11 @@ impl IisError {
 
     pub fn response(&self, url: &str, physical: &str) -> Response<Body> {
         let mut response = Response::new(Body::full(self.page(url, physical)));
-        *response.status_mut() = http::StatusCode::from_u16(self.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-        response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/html; charset=utf-8"));
+        *response.status_mut() =
+            http::StatusCode::from_u16(self.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/html; charset=utf-8"));
         response.extensions_mut().insert(Substatus(self.substatus));
         response
     }
@@ -84,7 +94,8 @@ mod tests {
 
     #[test]
     fn page_carries_status_message_and_escaped_details() {
-        let error = IisError::fastcgi("Python <FastCGI>", "/usr/bin/python - The FastCGI process exited unexpectedly", 1);
+        let error =
+            IisError::fastcgi("Python <FastCGI>", "/usr/bin/python - The FastCGI process exited unexpectedly", 1);
         let page = error.page("http://localhost:8080/?a=<b>", "/srv/site");
         assert!(page.contains("<h3>HTTP Error 500.0 - Internal Server Error</h3>"));
         assert!(page.contains("The FastCGI process exited unexpectedly"));

@@ -52,7 +52,11 @@ pub async fn serve(pool: Arc<Pool>, target: Target, params: Vec<(String, Vec<u8>
     let lease = match pool.acquire().await {
         Ok(lease) => lease,
         Err(AcquireError::QueueFull) => {
-            return target.error(IisError::new(503, 2, "The FastCGI queue is full: too many requests are waiting for a process."))
+            return target.error(IisError::new(
+                503,
+                2,
+                "The FastCGI queue is full: too many requests are waiting for a process.",
+            ))
         }
         Err(AcquireError::RapidFail) => {
             return target.fastcgi_error(
@@ -69,7 +73,11 @@ pub async fn serve(pool: Arc<Pool>, target: Target, params: Vec<(String, Vec<u8>
             )
         }
         Err(AcquireError::Start(message)) => {
-            return target.fastcgi_error(&pool.app.full_path, &format!("The FastCGI process could not be started: {message}"), 0x8007_0002)
+            return target.fastcgi_error(
+                &pool.app.full_path,
+                &format!("The FastCGI process could not be started: {message}"),
+                0x8007_0002,
+            )
         }
     };
     let (reply, replied) = oneshot::channel();
@@ -148,7 +156,8 @@ impl Exchange {
                 let process = &mut lease.instance.process;
                 let code = process.wait_for_exit(Duration::from_secs(2)).await.unwrap_or(-1);
                 tracing::warn!("FastCGI process {} exited unexpectedly with code {code}", process.pid);
-                let page = out.target.fastcgi_error(&app.full_path, "The FastCGI process exited unexpectedly", code as u32);
+                let page =
+                    out.target.fastcgi_error(&app.full_path, "The FastCGI process exited unexpectedly", code as u32);
                 out.fail(page);
                 pool.exited(lease);
             }
@@ -164,83 +173,83 @@ async fn talk(
     params: Vec<(String, Vec<u8>)>,
     body: Incoming,
 ) -> std::io::Result<Ended> {
-        let activity_timeout = Duration::from_secs(u64::from(app.activity_timeout));
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(u64::from(app.request_timeout));
-        let activity = Mutex::new(Instant::now());
-        let touch = || *activity.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
-        let (mut reader, writer) = tokio::io::split(channel);
-        let mut head = Vec::new();
-        encoder::record(RecordType::BeginRequest, REQUEST_ID, &begin_request_body(), &mut head);
-        let encoded = name_value::encode(params.iter().map(|(k, v)| (k.as_bytes(), v.as_slice())));
-        encoder::stream(RecordType::Params, REQUEST_ID, &encoded, &mut head);
-        encoder::end_stream(RecordType::Params, REQUEST_ID, &mut head);
-        let upload = async move {
-            let mut writer = writer;
-            writer.write_all(&head).await?;
-            let complete = send_body(body, &mut writer, &touch).await?;
-            Ok::<_, std::io::Error>((writer, complete))
-        };
-        tokio::pin!(upload);
-        let mut upload_done = false;
-        let mut decoder = Decoder::new();
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut aborted = false;
-        let mut writer_back = None;
-        loop {
-            let last = *activity.lock().unwrap_or_else(|p| p.into_inner());
-            let wake = deadline.min(tokio::time::Instant::from_std(last + activity_timeout));
-            tokio::select! {
-                biased;
-                read = reader.read(&mut buf) => {
-                    let n = read?;
-                    if n == 0 {
-                        return Ok(Ended::Exited);
+    let activity_timeout = Duration::from_secs(u64::from(app.activity_timeout));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(u64::from(app.request_timeout));
+    let activity = Mutex::new(Instant::now());
+    let touch = || *activity.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+    let (mut reader, writer) = tokio::io::split(channel);
+    let mut head = Vec::new();
+    encoder::record(RecordType::BeginRequest, REQUEST_ID, &begin_request_body(), &mut head);
+    let encoded = name_value::encode(params.iter().map(|(k, v)| (k.as_bytes(), v.as_slice())));
+    encoder::stream(RecordType::Params, REQUEST_ID, &encoded, &mut head);
+    encoder::end_stream(RecordType::Params, REQUEST_ID, &mut head);
+    let upload = async move {
+        let mut writer = writer;
+        writer.write_all(&head).await?;
+        let complete = send_body(body, &mut writer, &touch).await?;
+        Ok::<_, std::io::Error>((writer, complete))
+    };
+    tokio::pin!(upload);
+    let mut upload_done = false;
+    let mut decoder = Decoder::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut aborted = false;
+    let mut writer_back = None;
+    loop {
+        let last = *activity.lock().unwrap_or_else(|p| p.into_inner());
+        let wake = deadline.min(tokio::time::Instant::from_std(last + activity_timeout));
+        tokio::select! {
+            biased;
+            read = reader.read(&mut buf) => {
+                let n = read?;
+                if n == 0 {
+                    return Ok(Ended::Exited);
+                }
+                touch();
+                decoder.feed(&buf[..n]);
+                while let Some(record) = decoder.decode().map_err(std::io::Error::other)? {
+                    match record {
+                        Record::Stdout { content, .. } => out.on_stdout(content).await,
+                        Record::Stderr { content, .. } if out.on_stderr(&content, app.stderr_mode) => {
+                            return Ok(Ended::Kill);
+                        }
+                        Record::EndRequest { .. } => return Ok(if upload_done { Ended::Complete } else { Ended::Kill }),
+                        _ => {}
                     }
                     touch();
-                    decoder.feed(&buf[..n]);
-                    while let Some(record) = decoder.decode().map_err(std::io::Error::other)? {
-                        match record {
-                            Record::Stdout { content, .. } => out.on_stdout(content).await,
-                            Record::Stderr { content, .. } if out.on_stderr(&content, app.stderr_mode) => {
-                                return Ok(Ended::Kill);
-                            }
-                            Record::EndRequest { .. } => return Ok(if upload_done { Ended::Complete } else { Ended::Kill }),
-                            _ => {}
-                        }
-                        touch();
-                    }
-                    if out.client_gone && !aborted {
-                        if let Some(writer) = writer_back.as_mut() {
-                            aborted = true;
-                            write_abort(writer).await?;
-                        }
-                    }
                 }
-                sent = &mut upload, if !upload_done => {
-                    upload_done = true;
-                    let (mut writer, complete) = sent?;
-                    if !complete {
-                        // The client went away mid-upload: tell the
-                        // application, then read on to END_REQUEST.
+                if out.client_gone && !aborted {
+                    if let Some(writer) = writer_back.as_mut() {
                         aborted = true;
-                        write_abort(&mut writer).await?;
-                        out.client_gone = true;
+                        write_abort(writer).await?;
                     }
-                    writer_back = Some(writer);
-                }
-                () = tokio::time::sleep_until(wake) => {
-                    let message = if tokio::time::Instant::now() >= deadline {
-                        "The FastCGI process exceeded configured request timeout"
-                    } else {
-                        "The FastCGI process exceeded configured activity timeout"
-                    };
-                    tracing::warn!("{}: {message}", app.full_path);
-                    let page = out.target.fastcgi_error(&app.full_path, message, 0x8007_0102);
-                    out.fail(page);
-                    return Ok(Ended::Kill);
                 }
             }
+            sent = &mut upload, if !upload_done => {
+                upload_done = true;
+                let (mut writer, complete) = sent?;
+                if !complete {
+                    // The client went away mid-upload: tell the
+                    // application, then read on to END_REQUEST.
+                    aborted = true;
+                    write_abort(&mut writer).await?;
+                    out.client_gone = true;
+                }
+                writer_back = Some(writer);
+            }
+            () = tokio::time::sleep_until(wake) => {
+                let message = if tokio::time::Instant::now() >= deadline {
+                    "The FastCGI process exceeded configured request timeout"
+                } else {
+                    "The FastCGI process exceeded configured activity timeout"
+                };
+                tracing::warn!("{}: {message}", app.full_path);
+                let page = out.target.fastcgi_error(&app.full_path, message, 0x8007_0102);
+                out.fail(page);
+                return Ok(Ended::Kill);
+            }
         }
+    }
 }
 
 async fn write_abort<W: tokio::io::AsyncWrite + Unpin>(writer: &mut W) -> std::io::Result<()> {
@@ -250,7 +259,6 @@ async fn write_abort<W: tokio::io::AsyncWrite + Unpin>(writer: &mut W) -> std::i
 }
 
 impl Output {
-
     async fn on_stdout(&mut self, content: Vec<u8>) {
         if self.failure.is_some() {
             return;
@@ -294,18 +302,24 @@ impl Output {
                 false
             }
             StderrMode::ReturnGeneric500 => {
-                self.failure.get_or_insert_with(|| Failure::Page(Box::new(self.target.error(IisError::new(500, 0, GENERIC_500)))));
+                self.failure.get_or_insert_with(|| {
+                    Failure::Page(Box::new(self.target.error(IisError::new(500, 0, GENERIC_500))))
+                });
                 false
             }
             StderrMode::TerminateProcess => {
-                self.failure.get_or_insert_with(|| Failure::Page(Box::new(self.target.error(IisError::new(500, 0, GENERIC_500)))));
+                self.failure.get_or_insert_with(|| {
+                    Failure::Page(Box::new(self.target.error(IisError::new(500, 0, GENERIC_500))))
+                });
                 true
             }
         }
     }
 
     fn malformed(&self, why: &str) -> Response<Body> {
-        let message = format!("The specified CGI application misbehaved by not returning a complete set of HTTP headers ({why}).");
+        let message = format!(
+            "The specified CGI application misbehaved by not returning a complete set of HTTP headers ({why})."
+        );
         self.target.error(IisError::new(502, 2, message).with_module("FastCgiModule", &self.target.handler))
     }
 
@@ -438,12 +452,15 @@ fn concat(chunks: Vec<Bytes>) -> Bytes {
 
 /// Headers IIS sets itself and never takes from the application.
 fn is_hop_by_hop(name: &str) -> bool {
-    ["connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade"].iter().any(|h| name.eq_ignore_ascii_case(h))
+    ["connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade"]
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h))
 }
 
 fn build_response(head: Head, body: Body) -> Result<Response<Body>, String> {
     let mut response = Response::new(body);
-    *response.status_mut() = http::StatusCode::from_u16(head.status).map_err(|_| format!("status {} is invalid", head.status))?;
+    *response.status_mut() =
+        http::StatusCode::from_u16(head.status).map_err(|_| format!("status {} is invalid", head.status))?;
     if let Some(reason) = head.reason.filter(|r| Some(r.as_str()) != response.status().canonical_reason()) {
         if let Ok(reason) = hyper::ext::ReasonPhrase::try_from(reason.into_bytes()) {
             response.extensions_mut().insert(reason);

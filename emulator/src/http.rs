@@ -44,7 +44,11 @@ impl State {
 }
 
 /// Accepts connections until `shutdown` resolves.
-pub async fn serve(listener: tokio::net::TcpListener, state: Arc<State>, shutdown: impl std::future::Future<Output = ()>) {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<State>,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
     tokio::pin!(shutdown);
     loop {
         let (stream, remote) = tokio::select! {
@@ -67,7 +71,9 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Arc<State>, shutdow
                 async move { Ok::<_, Infallible>(handle(state, request, remote, local).await) }
             });
             let io = hyper_util::rt::TokioIo::new(stream);
-            if let Err(err) = hyper::server::conn::http1::Builder::new().keep_alive(true).serve_connection(io, service).await {
+            if let Err(err) =
+                hyper::server::conn::http1::Builder::new().keep_alive(true).serve_connection(io, service).await
+            {
                 tracing::debug!("connection from {remote}: {err}");
             }
         });
@@ -75,7 +81,12 @@ pub async fn serve(listener: tokio::net::TcpListener, state: Arc<State>, shutdow
     state.shutdown().await;
 }
 
-async fn handle(state: Arc<State>, request: Request<Incoming>, remote: SocketAddr, local: SocketAddr) -> Response<Body> {
+async fn handle(
+    state: Arc<State>,
+    request: Request<Incoming>,
+    remote: SocketAddr,
+    local: SocketAddr,
+) -> Response<Body> {
     let started = Instant::now();
     let raw_path = request.uri().path().to_string();
     let query = request.uri().query().unwrap_or("").to_string();
@@ -136,8 +147,7 @@ async fn route(
             .response(raw_path, &physical_text);
     };
     if !is_fastcgi(handler) {
-        let root = std::path::PathBuf::from(&resolved.app_physical);
-        return static_files::serve(&method, raw_path, &resolved.physical, &root).await;
+        return static_files::serve(&method, raw_path, &resolved.physical, &resolved.root).await;
     }
     let Some(app) = site.registry.find(&handler.script_processor) else {
         return IisError::fastcgi(
@@ -183,12 +193,19 @@ async fn route(
 /// The first mapping that matches and that the emulator can run: FastCGI
 /// and static files. Mappings for modules it does not have (ISAPI, CGI,
 /// managed handlers, ...) are passed over.
-fn select_handler<'a>(handlers: &'a [Handler], url: &str, verb: &str, on_disk: iiswsgi_proto::iis::OnDisk) -> Option<&'a Handler> {
+fn select_handler<'a>(
+    handlers: &'a [Handler],
+    url: &str,
+    verb: &str,
+    on_disk: iiswsgi_proto::iis::OnDisk,
+) -> Option<&'a Handler> {
     handlers.iter().filter(|h| is_runnable(h)).find(|h| h.matches(url, verb, on_disk))
 }
 
 fn is_runnable(handler: &Handler) -> bool {
-    handler.module_names().any(|m| m.eq_ignore_ascii_case("FastCgiModule") || m.eq_ignore_ascii_case("StaticFileModule"))
+    handler
+        .module_names()
+        .any(|m| m.eq_ignore_ascii_case("FastCgiModule") || m.eq_ignore_ascii_case("StaticFileModule"))
 }
 
 /// IIS's default request-filtering `<hiddenSegments>`: never served,
@@ -213,14 +230,24 @@ fn refuse_path(url: &str) -> Option<IisError> {
         return Some(IisError::new(404, 8, "The request filtering module is configured to deny a path in the URL that contains a hiddenSegment section."));
     }
     if url.contains('%') {
-        return Some(IisError::new(404, 11, "The request filtering module is configured to deny a request that contains a double escape sequence."));
+        return Some(IisError::new(
+            404,
+            11,
+            "The request filtering module is configured to deny a request that contains a double escape sequence.",
+        ));
     }
     let bad = url.contains('\\')
         || url.contains('\0')
         || url.contains(':')
         || url.split('/').any(|segment| segment == ".." || segment == ".")
         || !url.starts_with('/');
-    bad.then(|| IisError::new(404, 0, "The resource you are looking for has been removed, had its name changed, or is temporarily unavailable."))
+    bad.then(|| {
+        IisError::new(
+            404,
+            0,
+            "The resource you are looking for has been removed, had its name changed, or is temporarily unavailable.",
+        )
+    })
 }
 
 #[cfg(test)]

@@ -61,7 +61,8 @@ pub async fn run(options: Options, shutdown: impl std::future::Future<Output = (
         ),
         None => Box::new(std::io::stdout()),
     };
-    let log = access_log::AccessLog::new(out).map_err(|source| Error::AccessLog { path: PathBuf::from("-"), source })?;
+    let log =
+        access_log::AccessLog::new(out).map_err(|source| Error::AccessLog { path: PathBuf::from("-"), source })?;
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
         .map_err(|source| Error::Listen { addr: options.listen, source })?;

@@ -62,7 +62,10 @@ impl Pool {
     pub fn new(app: FastCgiApplication) -> Arc<Self> {
         let launch = Launch::new(&app);
         let max = match app.max_instances {
-            0 => std::thread::available_parallelism().map_or(2, |n| n.get()).saturating_mul(AUTO_INSTANCES_PER_CPU).max(4),
+            0 => std::thread::available_parallelism()
+                .map_or(2, |n| n.get())
+                .saturating_mul(AUTO_INSTANCES_PER_CPU)
+                .max(4),
             n => n as usize,
         };
         let monitored = Some(app.monitor_changes_to.trim()).filter(|m| !m.is_empty()).map(|m| {
@@ -113,8 +116,10 @@ impl Pool {
                     found = Some(instance);
                     break;
                 }
-                if instance.process.exit_code().is_some() {
-                    state.failures.push_back(Instant::now());
+                if let Some(code) = instance.process.exit_code() {
+                    if code != 0 {
+                        state.failures.push_back(Instant::now());
+                    }
                 } else {
                     tokio::spawn(instance.process.terminate());
                 }
@@ -142,7 +147,10 @@ impl Pool {
             AcquireError::Start(format!("cannot start {}: {err}", launch.program.display()))
         })?;
         tracing::info!("started FastCGI process {} for {}", process.pid, self.app.key());
-        Ok(Lease { instance: Instance { process, requests: 0, generation, last_used: Instant::now() }, _permit: permit })
+        Ok(Lease {
+            instance: Instance { process, requests: 0, generation, last_used: Instant::now() },
+            _permit: permit,
+        })
     }
 
     /// `monitorChangesTo`: a change recycles every instance; a missing file
@@ -216,10 +224,21 @@ async fn reap(pool: std::sync::Weak<Pool>) {
         let mut kept = Vec::with_capacity(state.idle.len());
         for mut instance in std::mem::take(&mut state.idle) {
             if let Some(code) = instance.process.exit_code() {
-                tracing::warn!("idle FastCGI process {} exited with code {code}", instance.process.pid);
-                state.failures.push_back(Instant::now());
+                // Exit code 0 is a process that chose to stop (iiswsgi and
+                // wfastcgi do after a watched file changes); anything else
+                // is a failure for rapid-fail protection.
+                if code == 0 {
+                    tracing::info!("idle FastCGI process {} exited", instance.process.pid);
+                } else {
+                    tracing::warn!("idle FastCGI process {} exited with code {code}", instance.process.pid);
+                    state.failures.push_back(Instant::now());
+                }
             } else if instance.last_used.elapsed() >= idle_timeout {
-                tracing::info!("stopping FastCGI process {}: idle for {}s", instance.process.pid, pool.app.idle_timeout);
+                tracing::info!(
+                    "stopping FastCGI process {}: idle for {}s",
+                    instance.process.pid,
+                    pool.app.idle_timeout
+                );
                 tokio::spawn(instance.process.terminate());
             } else {
                 kept.push(instance);

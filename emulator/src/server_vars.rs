@@ -149,7 +149,8 @@ mod tests {
             content_length: Some(0),
         };
         let vars = server_variables(&info);
-        let get = |name: &str| vars.iter().find(|(n, _)| n == name).map(|(_, v)| String::from_utf8_lossy(v).into_owned());
+        let get =
+            |name: &str| vars.iter().find(|(n, _)| n == name).map(|(_, v)| String::from_utf8_lossy(v).into_owned());
         assert_eq!(get("SCRIPT_NAME").as_deref(), Some("/fob/o ar"));
         assert_eq!(get("PATH_INFO").as_deref(), Some("/fob/o ar"));
         assert_eq!(get("REQUEST_URI").as_deref(), Some("/fob/o%20ar?quox=100"));

@@ -60,6 +60,8 @@ pub struct Resolved {
     /// The application's folder, ending in a separator as IIS sends it.
     pub app_physical: String,
     pub physical: PathBuf,
+    /// The virtual directory's folder: static files never leave it.
+    pub root: PathBuf,
     pub on_disk: OnDisk,
     pub handlers: Vec<Handler>,
 }
@@ -124,7 +126,8 @@ impl Site {
                 Vec::new()
             }
         };
-        let name = root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "Default Web Site".into());
+        let name =
+            root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "Default Web Site".into());
         Ok(Site {
             name,
             id: 1,
@@ -137,7 +140,8 @@ impl Site {
 
     fn from_app_host(path: &Path, site_name: Option<&str>) -> Result<Self, Error> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
-        let host = ApplicationHost::parse(&text).map_err(|source| Error::Config { path: path.to_path_buf(), source })?;
+        let host =
+            ApplicationHost::parse(&text).map_err(|source| Error::Config { path: path.to_path_buf(), source })?;
         let site = match site_name {
             Some(name) => host.site(name),
             None => host.sites.first(),
@@ -164,14 +168,7 @@ impl Site {
             return Err(Error::NoRoot { site: site.name });
         }
         let registry = Registry { applications: host.fastcgi.clone(), fallback: None };
-        Ok(Site {
-            name: site.name,
-            id: site.id,
-            applications,
-            host,
-            registry,
-            web_configs: WebConfigs::default(),
-        })
+        Ok(Site { name: site.name, id: site.id, applications, host, registry, web_configs: WebConfigs::default() })
     }
 
     /// Parses every web.config under the site's folders so that a malformed
@@ -194,16 +191,18 @@ impl Site {
         Ok(())
     }
 
-    /// The folder an absolute URL path maps to, with the application it is in.
-    fn map(&self, url: &str) -> Option<(&AppMapping, PathBuf)> {
+    /// The folder an absolute URL path maps to, with the application and
+    /// the virtual directory's folder it is in.
+    fn map(&self, url: &str) -> Option<(&AppMapping, PathBuf, &PathBuf)> {
         let app = self.applications.iter().find(|a| is_under(url, &a.url))?;
         let (dir_url, dir) = app.directories.iter().find(|(u, _)| is_under(url, u))?;
         let rest = url[dir_url.len().min(url.len())..].trim_start_matches('/');
-        Some((app, if rest.is_empty() { dir.clone() } else { dir.join(rest) }))
+        Some((app, if rest.is_empty() { dir.clone() } else { dir.join(rest) }, dir))
     }
 
     pub fn resolve(&self, url: &str) -> Result<Resolved, ConfigFailure> {
-        let (app, physical) = self.map(url).ok_or_else(|| ConfigFailure(format!("no virtual directory serves {url}")))?;
+        let (app, physical, root) =
+            self.map(url).ok_or_else(|| ConfigFailure(format!("no virtual directory serves {url}")))?;
         let on_disk = match std::fs::metadata(&physical) {
             Ok(meta) if meta.is_dir() => OnDisk::Directory,
             Ok(_) => OnDisk::File,
@@ -217,18 +216,18 @@ impl Site {
             for ops in self.host.location_handler_levels(&self.name, &prefix) {
                 list = handlers::apply(&list, ops).map_err(ConfigFailure)?;
             }
-            let Some((_, dir)) = self.map(&prefix) else { continue };
+            let Some((_, dir, _)) = self.map(&prefix) else { continue };
             let config = self.web_configs.get(&dir).map_err(|err| ConfigFailure(err.to_string()))?;
             if let Some(config) = config {
                 list = handlers::apply(&list, &config.handlers).map_err(ConfigFailure)?;
             }
         }
-        let (_, app_dir) = self.map(&app.url).ok_or_else(|| ConfigFailure(format!("no folder for {}", app.url)))?;
+        let (_, app_dir, _) = self.map(&app.url).ok_or_else(|| ConfigFailure(format!("no folder for {}", app.url)))?;
         let mut app_physical = app_dir.to_string_lossy().into_owned();
         if !app_physical.ends_with(std::path::MAIN_SEPARATOR) {
             app_physical.push(std::path::MAIN_SEPARATOR);
         }
-        Ok(Resolved { app_url: app.url.clone(), app_physical, physical, on_disk, handlers: list })
+        Ok(Resolved { app_url: app.url.clone(), app_physical, physical, root: root.clone(), on_disk, handlers: list })
     }
 }
 
@@ -258,7 +257,9 @@ fn is_under(url: &str, prefix: &str) -> bool {
     let prefix = prefix.trim_end_matches('/');
     prefix.is_empty()
         || url.eq_ignore_ascii_case(prefix)
-        || (url.len() > prefix.len() && url[..prefix.len()].eq_ignore_ascii_case(prefix) && url.as_bytes()[prefix.len()] == b'/')
+        || (url.len() > prefix.len()
+            && url[..prefix.len()].eq_ignore_ascii_case(prefix)
+            && url.as_bytes()[prefix.len()] == b'/')
 }
 
 fn normalize_url(path: &str) -> String {

@@ -50,11 +50,23 @@ pub fn content_type(path: &Path) -> Option<&'static str> {
 
 /// Serves `physical`, which must stay inside `root`.
 pub async fn serve(method: &Method, url: &str, physical: &Path, root: &Path) -> Response<Body> {
-    let page = |error: IisError| error.with_module("StaticFileModule", "StaticFile").response(url, &physical.to_string_lossy());
+    let page = |error: IisError| {
+        error.with_module("StaticFileModule", "StaticFile").response(url, &physical.to_string_lossy())
+    };
     if method != Method::GET && method != Method::HEAD {
-        return page(IisError::new(405, 0, "The page you are looking for cannot be displayed because an invalid method (HTTP verb) is being used."));
+        return page(IisError::new(
+            405,
+            0,
+            "The page you are looking for cannot be displayed because an invalid method (HTTP verb) is being used.",
+        ));
     }
-    let not_found = || page(IisError::new(404, 0, "The resource you are looking for has been removed, had its name changed, or is temporarily unavailable."));
+    let not_found = || {
+        page(IisError::new(
+            404,
+            0,
+            "The resource you are looking for has been removed, had its name changed, or is temporarily unavailable.",
+        ))
+    };
     let (Ok(real), Ok(real_root)) = (std::fs::canonicalize(physical), std::fs::canonicalize(root)) else {
         return not_found();
     };
@@ -73,7 +85,13 @@ pub async fn serve(method: &Method, url: &str, physical: &Path, root: &Path) -> 
         }
         match DEFAULT_DOCUMENTS.iter().map(|d| real.join(d)).find(|p| p.is_file()) {
             Some(document) => document,
-            None => return page(IisError::new(403, 14, "The Web server is configured to not list the contents of this directory.")),
+            None => {
+                return page(IisError::new(
+                    403,
+                    14,
+                    "The Web server is configured to not list the contents of this directory.",
+                ))
+            }
         }
     } else {
         real

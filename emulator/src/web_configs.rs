@@ -44,11 +44,9 @@ fn find(dir: &Path) -> Option<PathBuf> {
     if exact.is_file() {
         return Some(exact);
     }
-    std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .find(|path| path.is_file() && path.file_name().is_some_and(|n| n.to_string_lossy().eq_ignore_ascii_case("web.config")))
+    std::fs::read_dir(dir).ok()?.filter_map(Result::ok).map(|entry| entry.path()).find(|path| {
+        path.is_file() && path.file_name().is_some_and(|n| n.to_string_lossy().eq_ignore_ascii_case("web.config"))
+    })
 }
 
 /// Every folder under `root` (itself included) that holds a web.config,

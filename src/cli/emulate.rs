@@ -59,7 +59,8 @@ pub fn run(args: EmulateArgs) -> anyhow::Result<()> {
     };
     let gateway = std::env::current_exe().context("Cannot find the iiswsgi executable")?;
     let options = iiswsgi_emulator::Options { source, listen: args.listen, gateway, access_log: args.access_log };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("Cannot start the async runtime")?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("Cannot start the async runtime")?;
     runtime.block_on(async {
         iiswsgi_emulator::run(options, shutdown_signal()).await.context("The emulator could not start")
     })

@@ -1,5 +1,6 @@
 """WSGI apps for the IIS emulator's tests: process identity, crashes,
 streaming with a gate, slow requests, stderr output and forms."""
+import json
 import os
 import time
 import urllib.parse
@@ -40,11 +41,13 @@ def sleepy(environ, start_response):
     return pid(environ, start_response)
 
 
-def to_wsgi_errors(environ, start_response):
-    environ['wsgi.errors'].write('a warning on wsgi.errors\n')
-    environ['wsgi.errors'].flush()
-    start_response('200 OK', [('Content-Type', 'text/plain')])
-    return [b'body after stderr']
+def environ_and_process(environ, start_response):
+    """The WSGI environ's strings and, under `os.environ`, the process
+    environment IIS built from <environmentVariables>."""
+    data = {k: v for k, v in environ.items() if isinstance(v, str)}
+    data['os.environ'] = dict(os.environ)
+    start_response('200 OK', [('Content-Type', 'application/json')])
+    return [json.dumps(data).encode()]
 
 
 def form(environ, start_response):

@@ -4,6 +4,7 @@
 mod support;
 
 mod cgi_fcgi;
+mod emulate;
 mod iis_mode;
 mod nginx;
 mod venv;

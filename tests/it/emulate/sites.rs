@@ -1,0 +1,127 @@
+//! WSGI apps served through the emulator, as IIS would serve them.
+
+use super::{text, Emulator};
+use crate::support::http::{request, request_with};
+
+#[test]
+fn hello_world() {
+    let emulator = Emulator::site("hello");
+    let response = emulator.get("/");
+    assert_eq!(response.status, 200, "{}", response.head);
+    assert_eq!(response.body, b"Hello, world!");
+    assert!(response.head.contains("server: Microsoft-IIS/10.0"), "{}", response.head);
+}
+
+#[test]
+fn callable_class_instance() {
+    let response = Emulator::site("callable_class").get("/x");
+    assert_eq!((response.status, text(&response).as_str()), (200, "callable instance"));
+}
+
+#[test]
+fn environ_is_what_the_app_would_get_under_iis() {
+    let emulator = Emulator::site("environ");
+    let response = emulator.get("/fob/oar/baz?quox=100");
+    assert_eq!(response.status, 200, "{}", text(&response));
+    let environ: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+    assert_eq!(environ["QUERY_STRING"], "quox=100");
+    assert_eq!(environ["PATH_INFO"], "/fob/oar/baz");
+    assert_eq!(environ["SCRIPT_NAME"], "");
+    assert_eq!(environ["SERVER_SOFTWARE"], "Microsoft-IIS/10.0");
+    assert_eq!(environ["HTTP_HOST"], "localhost");
+    assert_eq!(environ["REQUEST_METHOD"], "GET");
+    assert_eq!(environ["SERVER_PORT"], emulator.port.to_string());
+    let physical = environ["APPL_PHYSICAL_PATH"].as_str().unwrap();
+    assert!(physical.ends_with("sites/environ/"), "{physical}");
+    assert_eq!(environ["APPL_MD_PATH"], "/LM/W3SVC/1/ROOT");
+    assert_eq!(environ["HTTPS"], "off");
+    assert_eq!(environ["wsgi.url_scheme"], "http");
+}
+
+#[test]
+fn post_form_bodies_reach_the_app() {
+    let emulator = Emulator::site("post_form");
+    let response = request_with(
+        emulator.port,
+        "POST",
+        "/submit",
+        "Content-Type: application/x-www-form-urlencoded\r\n",
+        b"name=Ada+Lovelace&lang=python&lang=rust",
+    );
+    assert_eq!((response.status, text(&response).as_str()), (200, "lang=python,rust name=Ada Lovelace"));
+}
+
+#[test]
+fn three_megabyte_response_is_byte_exact() {
+    let response = Emulator::site("big_response").get("/");
+    assert_eq!(response.status, 200);
+    let expected: Vec<u8> = (0..3 * 1024 * 1024).map(|i| (i % 256) as u8).collect();
+    assert_eq!(response.body.len(), expected.len());
+    assert!(response.body == expected, "body differs");
+}
+
+#[test]
+fn pythonpath_app_setting_expands_environment_variables() {
+    let response = Emulator::site("pythonpath").get("/");
+    assert_eq!((response.status, text(&response).as_str()), (200, "found through --pythonpath"));
+}
+
+#[test]
+fn load_failures_answer_500_with_the_cause() {
+    let cases = [
+        ("load_module_missing", "\"no_such_module.application\" could not be imported"),
+        ("load_attribute_missing", "no_such_attribute"),
+        ("load_import_raises", "ZeroDivisionError: import went wrong"),
+        ("load_handler_unset", "WSGI_HANDLER env var must be set"),
+        ("load_handler_none", "none_handler"),
+        ("load_noisy_import", "noisy import gave up"),
+    ];
+    std::thread::scope(|scope| {
+        for (site, cause) in cases {
+            scope.spawn(move || {
+                let response = Emulator::site(site).get("/");
+                let body = text(&response);
+                assert_eq!(response.status, 500, "{site}: {body}");
+                assert!(body.contains("Error occurred while reading WSGI handler"), "{site}: {body}");
+                assert!(body.contains(cause), "{site}: {body}");
+                assert!(!body.contains("Traceback"), "{site}: tracebacks are for --debug only: {body}");
+            });
+        }
+    });
+}
+
+#[test]
+fn debug_shows_tracebacks_and_captured_output() {
+    let emulator =
+        Emulator::start(&["--site".into(), super::sites_dir().join("load_noisy_import").into(), "--debug".into()], &[]);
+    let body = text(&emulator.get("/"));
+    assert!(body.contains("Traceback"), "{body}");
+    assert!(body.contains("noisy import says hello on stdout"), "{body}");
+}
+
+#[test]
+fn header_errors_follow_wsgi_and_iis_rules() {
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            // exc_info before any body: the app's second start_response wins.
+            let response = Emulator::site("headers_exc_info").get("/");
+            assert_eq!((response.status, text(&response).as_str()), (500, "replaced"));
+            assert!(response.head.starts_with("HTTP/1.1 500 Oops"), "{}", response.head);
+        });
+        for site in ["headers_error_after_body", "headers_twice", "headers_body_first"] {
+            scope.spawn(move || {
+                let response = Emulator::site(site).get("/");
+                assert_eq!(response.status, 500, "{site}: {}", text(&response));
+                assert!(text(&response).contains("Error occurred"), "{site}: {}", text(&response));
+            });
+        }
+    });
+}
+
+#[test]
+fn head_requests_get_headers_only() {
+    let emulator = Emulator::site("hello");
+    let response = request(emulator.port, "HEAD", "/", b"");
+    assert_eq!(response.status, 200);
+    assert!(response.body.is_empty());
+}
