@@ -41,11 +41,23 @@ pub struct Element {
     pub children: Vec<Node>,
     /// Where the start tag was, for error messages.
     pub line: usize,
+    /// The whitespace before the start tag on its line, so that children
+    /// added later are indented one level deeper.
+    indent: String,
+    /// Written `<a></a>` in the source rather than `<a />`.
+    open_close: bool,
 }
 
 impl Element {
     pub fn new(name: &str) -> Self {
-        Self { name: name.to_string(), attributes: Vec::new(), children: Vec::new(), line: 0 }
+        Self {
+            name: name.to_string(),
+            attributes: Vec::new(),
+            children: Vec::new(),
+            line: 0,
+            indent: String::new(),
+            open_close: false,
+        }
     }
 
     pub fn attr(&self, name: &str) -> Option<&str> {
@@ -100,19 +112,42 @@ impl Element {
     }
 
     /// Appends a child element indented like its siblings, keeping the
-    /// closing tag on its own line.
-    pub fn append_child(&mut self, child: Element) {
+    /// closing tag on its own line. The new element's own children (built
+    /// in memory, without whitespace) are indented to match.
+    pub fn append_child(&mut self, mut child: Element) {
         let indent = self.child_indent();
+        child.indent.clone_from(&indent);
+        child.indent_children(&indent);
         let closing = match self.children.last() {
-            Some(Node::Verbatim(text)) if text.trim().is_empty() => Some(self.children.pop()),
+            Some(Node::Verbatim(text)) if text.trim().is_empty() => self.children.pop(),
             _ => None,
-        }
-        .flatten();
+        };
         let closing =
             closing.unwrap_or_else(|| Node::Verbatim(format!("\n{}", &indent[..indent.len().saturating_sub(4)])));
         self.children.push(Node::Verbatim(format!("\n{indent}")));
         self.children.push(Node::Element(child));
         self.children.push(closing);
+    }
+
+    /// Lays out the children of an element that sits at `indent`, four
+    /// spaces deeper per level.
+    fn indent_children(&mut self, indent: &str) {
+        self.children.retain(|n| !matches!(n, Node::Verbatim(t) if t.trim().is_empty()));
+        if self.children.is_empty() {
+            return;
+        }
+        let inner = format!("{indent}    ");
+        let mut laid_out = Vec::with_capacity(self.children.len() * 2 + 1);
+        for mut node in std::mem::take(&mut self.children) {
+            if let Node::Element(e) = &mut node {
+                e.indent.clone_from(&inner);
+                e.indent_children(&inner);
+            }
+            laid_out.push(Node::Verbatim(format!("\n{inner}")));
+            laid_out.push(node);
+        }
+        laid_out.push(Node::Verbatim(format!("\n{indent}")));
+        self.children = laid_out;
     }
 
     fn child_indent(&self) -> String {
@@ -122,14 +157,7 @@ impl Element {
             }
             _ => None,
         });
-        from_sibling.unwrap_or_else(|| " ".repeat(4 * (self.depth_hint() + 1)))
-    }
-
-    fn depth_hint(&self) -> usize {
-        match self.children.last() {
-            Some(Node::Verbatim(text)) => text.rsplit('\n').next().unwrap_or("").len() / 4,
-            _ => 0,
-        }
+        from_sibling.unwrap_or_else(|| format!("{}    ", self.indent))
     }
 
     /// Removes the child elements for which `remove` holds, with the
@@ -152,6 +180,13 @@ impl Element {
         removed
     }
 
+    /// This element and everything in it, as XML text.
+    pub fn to_xml(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out);
+        out
+    }
+
     fn write(&self, out: &mut String) {
         out.push('<');
         out.push_str(&self.name);
@@ -162,7 +197,7 @@ impl Element {
             out.push_str(&escape(value));
             out.push('"');
         }
-        if self.children.is_empty() {
+        if self.children.is_empty() && !self.open_close {
             out.push_str(" />");
             return;
         }
@@ -203,12 +238,21 @@ impl Document {
             let event = reader.read_event().map_err(|e| XmlError::new(line, e.to_string()))?;
             let end = reader.buffer_position();
             let raw = || text[to_usize(start)..to_usize(end)].to_string();
+            let siblings = stack.last().map_or(&top, |parent| &parent.children);
+            let indent = match siblings.last() {
+                Some(Node::Verbatim(text)) if text.trim().is_empty() && text.contains('\n') => {
+                    text.rsplit('\n').next().unwrap_or("").to_string()
+                }
+                _ => String::new(),
+            };
             let node = match event {
                 Event::Start(tag) => {
-                    stack.push(element(&tag, line)?);
+                    let mut element = element(&tag, line, indent)?;
+                    element.open_close = true;
+                    stack.push(element);
                     continue;
                 }
-                Event::Empty(tag) => Node::Element(element(&tag, line)?),
+                Event::Empty(tag) => Node::Element(element(&tag, line, indent)?),
                 Event::End(_) => match stack.pop() {
                     Some(element) => Node::Element(element),
                     None => return Err(XmlError::new(line, "closing tag without an opening tag")),
@@ -258,7 +302,7 @@ impl Document {
     }
 }
 
-fn element(tag: &BytesStart<'_>, line: usize) -> Result<Element, XmlError> {
+fn element(tag: &BytesStart<'_>, line: usize, indent: String) -> Result<Element, XmlError> {
     let name = String::from_utf8_lossy(tag.name().as_ref()).into_owned();
     let mut attributes = Vec::new();
     for attr in tag.attributes() {
@@ -267,7 +311,7 @@ fn element(tag: &BytesStart<'_>, line: usize) -> Result<Element, XmlError> {
         let value = attr.unescape_value().map_err(|e| XmlError::new(line, format!("<{name} {key}>: {e}")))?;
         attributes.push((key, value.into_owned()));
     }
-    Ok(Element { name, attributes, children: Vec::new(), line })
+    Ok(Element { name, attributes, children: Vec::new(), line, indent, open_close: false })
 }
 
 fn to_usize(offset: u64) -> usize {
@@ -284,7 +328,7 @@ pub fn line_of(text: &str, offset: u64) -> usize {
 mod tests {
     use super::*;
 
-    const SAMPLE: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- keep me -->\n<configuration>\n    <a x=\"1 &amp; 2\" y='z'>\n        <b />\n    </a>\n    <c>text &lt; here</c>\n</configuration>\n";
+    const SAMPLE: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- keep me -->\n<configuration>\n    <empty></empty>\n    <a x=\"1 &amp; 2\" y='z'>\n        <b />\n    </a>\n    <c>text &lt; here</c>\n</configuration>\n";
 
     #[test]
     fn unchanged_document_round_trips_apart_from_quote_style() {
@@ -292,17 +336,25 @@ mod tests {
         assert_eq!(doc.to_xml(), SAMPLE.replace("y='z'", "y=\"z\""));
         let a = doc.root().unwrap().child("a").unwrap();
         assert_eq!(a.attr("x"), Some("1 & 2"));
-        assert_eq!(a.line, 4);
+        assert_eq!(a.line, 5);
     }
 
     #[test]
     fn appended_children_are_indented_like_siblings() {
         let mut doc = Document::parse(SAMPLE).unwrap();
         let a = doc.root_mut().unwrap().descendant_or_insert(&["a"]);
-        a.append_child(Element::new("d"));
-        assert!(doc.to_xml().contains("<b />\n        <d />\n    </a>"), "{}", doc.to_xml());
+        let mut d = Element::new("d");
+        d.append_child(Element::new("e"));
+        a.append_child(d);
+        assert!(
+            doc.to_xml().contains("<b />\n        <d>\n            <e />\n        </d>\n    </a>"),
+            "{}",
+            doc.to_xml()
+        );
         let root = doc.root_mut().unwrap();
         assert_eq!(root.remove_children(|e| e.name == "c"), 1);
+        root.descendant_or_insert(&["a", "b", "f"]);
+        assert!(doc.to_xml().contains("<b>\n            <f />\n        </b>"), "{}", doc.to_xml());
         assert!(!doc.to_xml().contains("<c>"));
     }
 
