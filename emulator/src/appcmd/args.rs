@@ -15,13 +15,16 @@ pub enum Param {
     SetItem(Vec<Step>, String, String),
 }
 
+/// `name='value'` pairs of an indexer, in the order given.
+pub type Pairs = Vec<(String, String)>;
+
 /// One step of a configuration path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     Element(String),
     /// `[name='value',...]`; appcmd's `@start`/`@end`/`@N` position is
     /// accepted and ignored (new elements go at the end).
-    Item(Vec<(String, String)>),
+    Item(Pairs),
 }
 
 #[derive(Debug, Default)]

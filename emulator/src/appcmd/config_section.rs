@@ -1,6 +1,6 @@
 //! `list config` and `set config` on one section of applicationHost.config.
 
-use super::args::{Args, Param, Step};
+use super::args::{Args, Pairs, Param, Step};
 use super::{Failure, ALREADY_EXISTS, INVALID_DATA, NOT_FOUND};
 use iiswsgi_proto::iis::{Document, Element};
 
@@ -149,7 +149,7 @@ fn navigate<'a>(mut current: &'a mut Element, steps: &[Step]) -> Result<&'a mut 
     Ok(current)
 }
 
-fn split_last_item(steps: &[Step]) -> Result<(&[Step], &Vec<(String, String)>), Failure> {
+fn split_last_item(steps: &[Step]) -> Result<(&[Step], &Pairs), Failure> {
     match steps.split_last() {
         Some((Step::Item(pairs), before)) => Ok((before, pairs)),
         _ => Err(Failure::new(INVALID_DATA, "Invalid collection expression: it must end in [name='value',...]")),
