@@ -23,10 +23,11 @@ fn mingw(source: &str, output: &Path, extra: &[&str]) {
     run(Command::new("x86_64-w64-mingw32-gcc").args(["-O2", "-o"]).arg(output).arg(source).args(extra), "mingw gcc");
 }
 
-#[test]
-fn named_pipe_transport_and_shutdown_event_work_under_wine() {
+/// A folder with the Python-free Windows build of iiswsgi.exe and the
+/// DLL stand-in wine needs; `None` when wine or mingw is missing locally.
+fn windows_build() -> Option<tempfile::TempDir> {
     if !require("wine") || !require("x86_64-w64-mingw32-gcc") {
-        return;
+        return None;
     }
     let target_dir = repo().join("target/wine");
     run(
@@ -39,20 +40,77 @@ fn named_pipe_transport_and_shutdown_event_work_under_wine() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(target_dir.join(TARGET).join("debug/iiswsgi.exe"), dir.path().join("iiswsgi.exe")).unwrap();
     mingw("bcryptprimitives.c", &dir.path().join("bcryptprimitives.dll"), &["-shared", "-ladvapi32"]);
+    Some(dir)
+}
+
+fn wine(args: &[&str], dir: &Path) -> Command {
+    let mut command = Command::new("timeout");
+    command
+        .arg("300")
+        .arg("wine")
+        .args(args)
+        .current_dir(dir)
+        // A prefix of our own, kept between runs: creating one takes a while.
+        .env("WINEPREFIX", repo().join("target/wine-prefix"))
+        .env("WINEDEBUG", "-all")
+        // No Mono or Gecko install prompts.
+        .env("WINEDLLOVERRIDES", "mscoree,mshtml=");
+    command
+}
+
+#[test]
+fn named_pipe_transport_and_shutdown_event_work_under_wine() {
+    let Some(dir) = windows_build() else { return };
     mingw("iis_pipe.c", &dir.path().join("iis_pipe.exe"), &[]);
     let report = run(
-        Command::new("timeout")
-            .args(["300", "wine", "iis_pipe.exe", "iiswsgi.exe serve --test-app --log-file iiswsgi.log"])
-            .current_dir(dir.path())
-            // A prefix of our own, kept between runs: creating one takes a while.
-            .env("WINEPREFIX", repo().join("target/wine-prefix"))
-            .env("WINEDEBUG", "-all")
-            // No Mono or Gecko install prompts.
-            .env("WINEDLLOVERRIDES", "mscoree,mshtml="),
+        &mut wine(&["iis_pipe.exe", "iiswsgi.exe serve --test-app --log-file iiswsgi.log"], dir.path()),
         "iis_pipe.exe under wine",
     );
     assert!(report.contains("9 passed, 0 failed"), "{report}");
     let log = std::fs::read_to_string(dir.path().join("iiswsgi.log")).unwrap();
     assert!(log.contains("IIS mode: named pipe \\\\.\\pipe\\IISFCGI-"), "{log}");
     assert!(log.contains("IIS signalled _FCGI_SHUTDOWN_EVENT_"), "{log}");
+}
+
+/// The emulator's Windows side: it creates `\\.\pipe\IISFCGI-*`, hands the
+/// server end to the gateway as stdin, and on recycling signals
+/// `_FCGI_SHUTDOWN_EVENT_` (signalBeforeTerminateSeconds) before killing.
+#[test]
+fn emulator_starts_the_gateway_over_a_named_pipe_under_wine() {
+    let Some(dir) = windows_build() else { return };
+    let windows_dir = format!("Z:{}", dir.path().display()).replace('/', "\\");
+    let arguments = format!("serve --test-app --log-file {windows_dir}\\gateway.log");
+    std::fs::write(
+        dir.path().join("web.config"),
+        format!(
+            r#"<configuration><system.webServer>
+<handlers><add name="TestApp" path="*" verb="*" modules="FastCgiModule" scriptProcessor="{windows_dir}\iiswsgi.exe|{arguments}" /></handlers>
+<fastCgi><application fullPath="{windows_dir}\iiswsgi.exe" arguments="{arguments}" instanceMaxRequests="2" signalBeforeTerminateSeconds="10" /></fastCgi>
+</system.webServer></configuration>"#
+        ),
+    )
+    .unwrap();
+    let port = crate::support::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let log = std::fs::File::create(dir.path().join("emulator.log")).unwrap();
+    let emulator = wine(&["iiswsgi.exe", "emulate", "--site", &windows_dir, "--listen", &listen], dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let _guard = crate::support::Guard(emulator);
+    crate::support::wait_until("the emulator under wine", || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    for n in 0..3 {
+        let response = crate::support::http::request(port, "GET", &format!("/page?n={n}"), b"");
+        let body = String::from_utf8_lossy(&response.body).into_owned();
+        assert_eq!(response.status, 200, "{body}");
+        assert!(body.contains("iiswsgi test app") && body.contains(&format!("n={n}")), "{body}");
+    }
+    crate::support::wait_until("the recycled gateway to log its shutdown", || {
+        std::fs::read_to_string(dir.path().join("gateway.log")).unwrap_or_default().contains("IIS signalled _FCGI_SHUTDOWN_EVENT_")
+    });
+    let gateway = std::fs::read_to_string(dir.path().join("gateway.log")).unwrap();
+    assert!(gateway.contains("IIS mode: named pipe \\\\.\\pipe\\IISFCGI-"), "{gateway}");
+    let emulator_log = std::fs::read_to_string(dir.path().join("emulator.log")).unwrap();
+    assert_eq!(emulator_log.matches("started FastCGI process").count(), 2, "{emulator_log}");
 }
