@@ -107,7 +107,9 @@ fn emulator_starts_the_gateway_over_a_named_pipe_under_wine() {
         assert!(body.contains("iiswsgi test app") && body.contains(&format!("n={n}")), "{body}");
     }
     crate::support::wait_until("the recycled gateway to log its shutdown", || {
-        std::fs::read_to_string(dir.path().join("gateway.log")).unwrap_or_default().contains("IIS signalled _FCGI_SHUTDOWN_EVENT_")
+        std::fs::read_to_string(dir.path().join("gateway.log"))
+            .unwrap_or_default()
+            .contains("IIS signalled _FCGI_SHUTDOWN_EVENT_")
     });
     let gateway = std::fs::read_to_string(dir.path().join("gateway.log")).unwrap();
     assert!(gateway.contains("IIS mode: named pipe \\\\.\\pipe\\IISFCGI-"), "{gateway}");

@@ -145,3 +145,19 @@ fn editing_the_app_restarts_it_and_the_regex_decides_what_counts() {
         }
     });
 }
+
+#[test]
+fn idle_processes_are_stopped_gracefully_after_idle_timeout() {
+    // idleTimeout="10" (the schema's minimum) and
+    // signalBeforeTerminateSeconds="5": SIGTERM first, as IIS signals its
+    // shutdown event, so the gateway stops on its own.
+    let emulator = Emulator::site("idle_timeout");
+    let first = text(&emulator.get("/"));
+    crate::support::wait_until("the idle process to be stopped", || {
+        emulator.log("emulator.log").contains(&format!("stopping FastCGI process {first}: idle for 10s"))
+    });
+    crate::support::wait_until("the gateway to stop on SIGTERM", || {
+        emulator.log("gateway.log").contains("shutting down: received SIGTERM")
+    });
+    assert_ne!(first, text(&emulator.get("/")), "a new process serves after the idle one stopped");
+}

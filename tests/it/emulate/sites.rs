@@ -125,3 +125,13 @@ fn head_requests_get_headers_only() {
     assert_eq!(response.status, 200);
     assert!(response.body.is_empty());
 }
+
+#[test]
+fn readme_example_site_runs_with_a_synthesized_fastcgi_application() {
+    // `iiswsgi emulate --site examples/hello`: the web.config names
+    // `C:\Program Files\iiswsgi\iiswsgi.exe|serve`, registered nowhere, so
+    // the emulator runs this iiswsgi for it, as an install would have.
+    let emulator = Emulator::site_dir(&crate::support::repo().join("examples/hello"), &[]);
+    let response = emulator.get("/");
+    assert_eq!((response.status, text(&response).as_str()), (200, "Hello from iiswsgi at /\n"));
+}
