@@ -124,3 +124,23 @@ fn rapid_failures_stop_new_processes_for_a_while() {
     );
     assert!(started.elapsed() < Duration::from_secs(30));
 }
+
+#[test]
+fn cgi_responses_are_parsed_as_iis_parses_them() {
+    let emulator = Emulator::site("raw_responses");
+    let garbage = emulator.get("/garbage");
+    assert_eq!(garbage.status, 502);
+    assert!(text(&garbage).contains("HTTP Error 502.2"), "{}", text(&garbage));
+    let nothing = emulator.get("/nothing");
+    assert_eq!(nothing.status, 502);
+    let redirect = emulator.get("/redirect");
+    assert_eq!(redirect.status, 302);
+    assert!(redirect.head.contains("location: /elsewhere"), "{}", redirect.head);
+    let reason = emulator.get("/reason");
+    assert!(reason.head.starts_with("HTTP/1.1 299 Custom Reason\r\n"), "{}", reason.head);
+    assert!(reason.head.contains("x-custom: yes"), "{}", reason.head);
+    assert_eq!(text(&reason), "ok");
+    let bare_lf = emulator.get("/bare-lf");
+    assert_eq!((bare_lf.status, text(&bare_lf).as_str()), (201, "lf only"));
+    assert!(emulator.log("emulator.log").matches("started FastCGI process").count() == 1, "one process served them all");
+}

@@ -26,7 +26,15 @@ pub fn fixture_env() -> Vec<(&'static str, OsString)> {
         ("IISWSGI_TEST_APPS", apps_dir().into()),
         ("IISWSGI_TEST_DATA", repo().join("testdata").into()),
         ("IISWSGI_TEST_SITES", sites_dir().into()),
+        ("IISWSGI_PYTHON", python().into()),
     ]
+}
+
+/// The absolute path of `python3` on PATH (a FastCGI fullPath must be absolute).
+fn python() -> PathBuf {
+    std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).map(|dir| dir.join("python3")).find(|p| p.is_file()))
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/python3"))
 }
 
 /// A running emulator, stopped when dropped.
