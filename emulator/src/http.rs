@@ -146,6 +146,12 @@ async fn route(
         return IisError::new(404, 4, "The resource you are looking for does not have a handler associated with it.")
             .response(raw_path, &physical_text);
     };
+    let module = if is_fastcgi(handler) { "FastCgiModule" } else { "StaticFileModule" };
+    if resolved.modules.as_ref().is_some_and(|modules| !modules.iter().any(|m| m.0.eq_ignore_ascii_case(module))) {
+        let message = format!("Handler \"{}\" has a bad module \"{module}\" in its module list", handler.name);
+        return IisError { error_code: 0x8007_000d, ..IisError::new(500, 21, message) }
+            .response(raw_path, &physical_text);
+    }
     if !is_fastcgi(handler) {
         return static_files::serve(&method, raw_path, &resolved.physical, &resolved.root).await;
     }

@@ -5,8 +5,9 @@
 
 use crate::web_configs::WebConfigs;
 use crate::Error;
+use iiswsgi_proto::iis::collection::{apply, Level};
 use iiswsgi_proto::iis::{
-    expand_percent_vars, from_env, handlers, ApplicationHost, FastCgiApplication, Handler, HandlerOp, OnDisk,
+    expand_percent_vars, from_env, handlers, ApplicationHost, CollectionOp, FastCgiApplication, Handler, Module, OnDisk,
 };
 use std::path::{Path, PathBuf};
 
@@ -64,6 +65,9 @@ pub struct Resolved {
     pub root: PathBuf,
     pub on_disk: OnDisk,
     pub handlers: Vec<Handler>,
+    /// The modules in effect; `None` when no level declares `<modules>`
+    /// (the synthesized `--site` configuration), meaning all of them.
+    pub modules: Option<Vec<Module>>,
 }
 
 /// A configuration problem found while serving (IIS's 500.19).
@@ -112,15 +116,17 @@ impl Site {
         let root = std::path::absolute(dir).map_err(|source| Error::Read { path: dir.to_path_buf(), source })?;
         let web_configs = WebConfigs::default();
         let config = web_configs.get(&root)?.unwrap_or_default();
-        let mut host = ApplicationHost { handlers: vec![HandlerOp::Add(static_file_handler())], ..Default::default() };
+        let server = Level { handlers: vec![CollectionOp::Add(static_file_handler())], modules: None };
+        let mut host = ApplicationHost { server, ..Default::default() };
         let mut fallback = None;
         let applications = match &config.fastcgi {
             Some(applications) => applications.clone(),
             None => {
                 let gateway_app = FastCgiApplication::new(&gateway.to_string_lossy(), "serve");
-                let names_fastcgi = config.handlers.iter().any(|op| matches!(op, HandlerOp::Add(h) if is_fastcgi(h)));
+                let names_fastcgi =
+                    config.level.handlers.iter().any(|op| matches!(op, CollectionOp::Add(h) if is_fastcgi(h)));
                 if !names_fastcgi && config.app_settings.iter().any(|(k, _)| k == "WSGI_HANDLER") {
-                    host.handlers.insert(0, HandlerOp::Add(iiswsgi_handler(&gateway_app.key())));
+                    host.server.handlers.insert(0, CollectionOp::Add(iiswsgi_handler(&gateway_app.key())));
                 }
                 fallback = Some(gateway_app);
                 Vec::new()
@@ -208,18 +214,18 @@ impl Site {
             Ok(_) => OnDisk::File,
             Err(_) => OnDisk::Missing,
         };
-        let mut list: Vec<Handler> = Vec::new();
-        for ops in self.host.server_handler_levels() {
-            list = handlers::apply(&list, ops).map_err(ConfigFailure)?;
+        let mut merged = Merged::default();
+        for level in self.host.server_levels() {
+            merged.apply(level)?;
         }
         for prefix in config_prefixes(url, on_disk == OnDisk::Directory) {
-            for ops in self.host.location_handler_levels(&self.name, &prefix) {
-                list = handlers::apply(&list, ops).map_err(ConfigFailure)?;
+            for level in self.host.location_levels(&self.name, &prefix) {
+                merged.apply(level)?;
             }
             let Some((_, dir, _)) = self.map(&prefix) else { continue };
             let config = self.web_configs.get(&dir).map_err(|err| ConfigFailure(err.to_string()))?;
             if let Some(config) = config {
-                list = handlers::apply(&list, &config.handlers).map_err(ConfigFailure)?;
+                merged.apply(&config.level)?;
             }
         }
         let (_, app_dir, _) = self.map(&app.url).ok_or_else(|| ConfigFailure(format!("no folder for {}", app.url)))?;
@@ -227,7 +233,33 @@ impl Site {
         if !app_physical.ends_with(std::path::MAIN_SEPARATOR) {
             app_physical.push(std::path::MAIN_SEPARATOR);
         }
-        Ok(Resolved { app_url: app.url.clone(), app_physical, physical, root: root.clone(), on_disk, handlers: list })
+        Ok(Resolved {
+            app_url: app.url.clone(),
+            app_physical,
+            physical,
+            root: root.clone(),
+            on_disk,
+            handlers: merged.handlers,
+            modules: merged.modules,
+        })
+    }
+}
+
+/// Handlers and modules merged down the configuration levels.
+#[derive(Default)]
+struct Merged {
+    handlers: Vec<Handler>,
+    modules: Option<Vec<Module>>,
+}
+
+impl Merged {
+    fn apply(&mut self, level: &Level) -> Result<(), ConfigFailure> {
+        self.handlers = apply(&self.handlers, &level.handlers).map_err(ConfigFailure)?;
+        if let Some(ops) = &level.modules {
+            let inherited = self.modules.take().unwrap_or_default();
+            self.modules = Some(apply(&inherited, ops).map_err(ConfigFailure)?);
+        }
+        Ok(())
     }
 }
 

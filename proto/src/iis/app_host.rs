@@ -2,17 +2,17 @@
 //! FastCGI path needs is modelled; `<configSections>` and every other
 //! section are skipped without complaint.
 
+use super::collection::Level;
 use super::fastcgi_application::{applications, FastCgiApplication};
-use super::handlers::{handler_ops, HandlerOp};
 use super::xml::{Document, Element, XmlError};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ApplicationHost {
     pub sites: Vec<Site>,
     pub fastcgi: Vec<FastCgiApplication>,
-    /// `<system.webServer><handlers>` at the top level.
-    pub handlers: Vec<HandlerOp>,
-    /// `<location path="..."><system.webServer><handlers>` blocks.
+    /// `<system.webServer>` handlers and modules at the top level.
+    pub server: Level,
+    /// `<location path="..."><system.webServer>` blocks.
     pub locations: Vec<Location>,
 }
 
@@ -49,7 +49,7 @@ pub struct VirtualDirectory {
 pub struct Location {
     /// `""` or `"."` for the server level, else `Site Name[/url/path]`.
     pub path: String,
-    pub handlers: Vec<HandlerOp>,
+    pub level: Level,
 }
 
 impl ApplicationHost {
@@ -74,13 +74,11 @@ impl ApplicationHost {
         if let Some(fastcgi) = root.descendant(&["system.webServer", "fastCgi"]) {
             host.fastcgi = applications(fastcgi)?;
         }
-        if let Some(handlers) = root.descendant(&["system.webServer", "handlers"]) {
-            host.handlers = handler_ops(handlers)?;
-        }
+        host.server = Level::from_system_web_server(root.child("system.webServer"))?;
         for location in root.elements().filter(|e| e.name == "location") {
-            if let Some(handlers) = location.descendant(&["system.webServer", "handlers"]) {
+            if let Some(web_server) = location.child("system.webServer") {
                 let path = location.attr("path").unwrap_or("").to_string();
-                host.locations.push(Location { path, handlers: handler_ops(handlers)? });
+                host.locations.push(Location { path, level: Level::from_system_web_server(Some(web_server))? });
             }
         }
         Ok(host)
@@ -91,23 +89,23 @@ impl ApplicationHost {
         self.sites.iter().find(|s| s.name.eq_ignore_ascii_case(name))
     }
 
-    /// The server-level handler ops: the top-level section, then
-    /// `<location path="">` (or `"."`) blocks.
-    pub fn server_handler_levels(&self) -> Vec<&[HandlerOp]> {
+    /// The server-level configuration: the top-level `<system.webServer>`,
+    /// then `<location path="">` (or `"."`) blocks.
+    pub fn server_levels(&self) -> Vec<&Level> {
         let server = self.locations.iter().filter(|l| matches!(l.path.trim_matches('/'), "" | "."));
-        std::iter::once(self.handlers.as_slice()).chain(server.map(|l| l.handlers.as_slice())).collect()
+        std::iter::once(&self.server).chain(server.map(|l| &l.level)).collect()
     }
 
-    /// The ops of `<location path="Site/url">` blocks for exactly this URL
-    /// level (`/` for the site itself). IIS merges them at that level,
-    /// before the web.config of the same folder.
-    pub fn location_handler_levels(&self, site: &str, url_level: &str) -> Vec<&[HandlerOp]> {
+    /// The `<location path="Site/url">` blocks for exactly this URL level
+    /// (`/` for the site itself). IIS merges them at that level, before the
+    /// web.config of the same folder.
+    pub fn location_levels(&self, site: &str, url_level: &str) -> Vec<&Level> {
         let wanted = format!("{site}/{}", url_level.trim_matches('/'));
         let wanted = wanted.trim_end_matches('/');
         self.locations
             .iter()
             .filter(|l| l.path.trim_matches('/').eq_ignore_ascii_case(wanted))
-            .map(|l| l.handlers.as_slice())
+            .map(|l| &l.level)
             .collect()
     }
 }
@@ -193,9 +191,9 @@ mod tests {
         assert_eq!((site.id, site.bindings[0].information.as_str()), (1, ":8080:localhost"));
         assert_eq!(site.applications[0].virtual_directories[0].physical_path, r"%IIS_SITES_HOME%\WebSite1");
         assert_eq!(host.fastcgi[0].key(), r"C:\Python\python.exe|C:\w.py");
-        assert_eq!(host.server_handler_levels().len(), 2);
-        assert_eq!(host.location_handler_levels("website1", "/api").len(), 1);
-        assert_eq!(host.location_handler_levels("WebSite1", "/").len(), 0);
-        assert_eq!(host.location_handler_levels("Other", "/").len(), 1);
+        assert_eq!(host.server_levels().len(), 2);
+        assert_eq!(host.location_levels("website1", "/api").len(), 1);
+        assert_eq!(host.location_levels("WebSite1", "/").len(), 0);
+        assert_eq!(host.location_levels("Other", "/").len(), 1);
     }
 }

@@ -1,6 +1,7 @@
 //! `<system.webServer><handlers>`: the ordered list of handler mappings and
 //! how a request picks one.
 
+use super::collection::{CollectionOp, Named};
 use super::xml::{Element, XmlError};
 
 /// IIS's default `responseBufferLimit`: 4 MiB.
@@ -29,12 +30,7 @@ pub struct Handler {
 }
 
 /// One entry of a handlers section, in file order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HandlerOp {
-    Add(Handler),
-    Remove(String),
-    Clear,
-}
+pub type HandlerOp = CollectionOp<Handler>;
 
 /// The ops of a `<handlers>` element. Unknown children are ignored.
 pub fn handler_ops(section: &Element) -> Result<Vec<HandlerOp>, XmlError> {
@@ -49,7 +45,7 @@ pub fn handler_ops(section: &Element) -> Result<Vec<HandlerOp>, XmlError> {
             })
         };
         match element.name.as_str() {
-            "add" => ops.push(HandlerOp::Add(Handler {
+            "add" => ops.push(CollectionOp::Add(Handler {
                 name: required("name")?,
                 path: required("path")?,
                 verb: required("verb")?,
@@ -64,8 +60,8 @@ pub fn handler_ops(section: &Element) -> Result<Vec<HandlerOp>, XmlError> {
                 },
                 pre_condition: element.attr("preCondition").unwrap_or("").to_string(),
             })),
-            "remove" => ops.push(HandlerOp::Remove(required("name")?)),
-            "clear" => ops.push(HandlerOp::Clear),
+            "remove" => ops.push(CollectionOp::Remove(required("name")?)),
+            "clear" => ops.push(CollectionOp::Clear),
             _ => {}
         }
     }
@@ -85,35 +81,12 @@ fn resource_type(element: &Element) -> Result<ResourceType, XmlError> {
     }
 }
 
-/// Applies one configuration level's ops to the inherited list. The
-/// collection has `mergeAppend="false"`, so entries a level adds go in
-/// front of the ones it inherits; `<clear/>` drops everything before it.
-pub fn apply(inherited: &[Handler], ops: &[HandlerOp]) -> Result<Vec<Handler>, String> {
-    let mut inherited = inherited.to_vec();
-    let mut local: Vec<Handler> = Vec::new();
-    for op in ops {
-        match op {
-            HandlerOp::Clear => {
-                inherited.clear();
-                local.clear();
-            }
-            HandlerOp::Remove(name) => {
-                inherited.retain(|h| h.name != *name);
-                local.retain(|h| h.name != *name);
-            }
-            HandlerOp::Add(handler) => {
-                if inherited.iter().chain(&local).any(|h| h.name == handler.name) {
-                    return Err(format!(
-                        "Cannot add duplicate collection entry of type 'add' with unique key attribute 'name' set to '{}'",
-                        handler.name
-                    ));
-                }
-                local.push(handler.clone());
-            }
-        }
+impl Named for Handler {
+    const ITEM: &'static str = "add";
+
+    fn name(&self) -> &str {
+        &self.name
     }
-    local.extend(inherited);
-    Ok(local)
 }
 
 /// What exists at the request's physical path, for `resourceType`.
@@ -186,6 +159,7 @@ fn wildcard_matches(pattern: &str, subject: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::iis::collection::apply;
     use crate::iis::xml::Document;
 
     fn ops(xml: &str) -> Vec<HandlerOp> {

@@ -3,6 +3,7 @@
 //! Everything here reads text the caller has read; nothing touches files.
 
 mod app_host;
+pub mod collection;
 mod command_line;
 mod expand;
 mod fastcgi_application;
@@ -11,6 +12,7 @@ mod web_config;
 pub mod xml;
 
 pub use app_host::{Application, ApplicationHost, Binding, Location, Site, VirtualDirectory};
+pub use collection::{CollectionOp, Level, Module};
 pub use command_line::split_arguments;
 pub use expand::{expand_percent_vars, from_env};
 pub use fastcgi_application::{applications, script_processor_key, FastCgiApplication, StderrMode};

@@ -1,13 +1,13 @@
 //! A site's web.config: the parts IIS's FastCGI path uses.
 
+use super::collection::Level;
 use super::fastcgi_application::{applications, FastCgiApplication};
-use super::handlers::{handler_ops, HandlerOp};
 use super::xml::{Document, Element, XmlError};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WebConfig {
-    /// `<system.webServer><handlers>` entries; empty when there is none.
-    pub handlers: Vec<HandlerOp>,
+    /// `<system.webServer>` handlers and modules.
+    pub level: Level,
     pub app_settings: Vec<(String, String)>,
     /// `<system.webServer><fastCgi>`, which IIS does not honour here
     /// (the section is AppHostOnly); `None` when absent.
@@ -18,12 +18,9 @@ impl WebConfig {
     pub fn parse(text: &str) -> Result<Self, XmlError> {
         let document = Document::parse(text)?;
         let root = configuration(&document)?;
-        let handlers = match root.descendant(&["system.webServer", "handlers"]) {
-            Some(section) => handler_ops(section)?,
-            None => Vec::new(),
-        };
+        let level = Level::from_system_web_server(root.child("system.webServer"))?;
         let fastcgi = root.descendant(&["system.webServer", "fastCgi"]).map(applications).transpose()?;
-        Ok(Self { handlers, app_settings: settings(root), fastcgi })
+        Ok(Self { level, app_settings: settings(root), fastcgi })
     }
 }
 
@@ -111,7 +108,7 @@ mod tests {
 </system.webServer></configuration>"#,
         )
         .unwrap();
-        assert_eq!(config.handlers.len(), 2);
+        assert_eq!(config.level.handlers.len(), 2);
         assert_eq!(config.fastcgi.unwrap()[0].key(), r"c:\p.exe|x");
         assert!(WebConfig::parse("<other/>").is_err());
     }

@@ -66,3 +66,25 @@ fn malformed_apphost_and_unknown_site_are_clear_errors() {
     let stderr = failing_start(&args);
     assert!(stderr.contains("defines no site named `NoSuchSite`"), "{stderr}");
 }
+
+#[test]
+fn a_handler_whose_module_is_not_loaded_is_a_500_21() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("applicationhost.config");
+    let original = std::fs::read_to_string(sites_dir().join("iis_express/applicationhost.config")).unwrap();
+    let without = original.replace("<add name=\"FastCgiModule\" lockItem=\"true\" />", "");
+    assert_ne!(original, without);
+    std::fs::write(&config, without).unwrap();
+    let emulator = Emulator::apphost(&config, "PythonSite");
+    let response = emulator.get("/hello");
+    assert_eq!(response.status, 500);
+    let page = text(&response);
+    assert!(page.contains("HTTP Error 500.21"), "{page}");
+    assert!(
+        page.contains(
+            "Handler &quot;Python FastCGI&quot; has a bad module &quot;FastCgiModule&quot; in its module list"
+        ),
+        "{page}"
+    );
+    assert_eq!(emulator.get("/assets/site.css").status, 200, "StaticFileModule is still loaded");
+}

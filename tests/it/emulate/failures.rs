@@ -142,5 +142,8 @@ fn cgi_responses_are_parsed_as_iis_parses_them() {
     assert_eq!(text(&reason), "ok");
     let bare_lf = emulator.get("/bare-lf");
     assert_eq!((bare_lf.status, text(&bare_lf).as_str()), (201, "lf only"));
-    assert!(emulator.log("emulator.log").matches("started FastCGI process").count() == 1, "one process served them all");
+    assert!(
+        emulator.log("emulator.log").matches("started FastCGI process").count() == 1,
+        "one process served them all"
+    );
 }
