@@ -2,7 +2,7 @@
 //! never in the library), run the command, print errors once.
 
 use clap::Parser;
-use iiswsgi::cli::{emulate, serve, Cli, Command};
+use iiswsgi::cli::{emulate, msdeploy_options, serve, Cli, Command};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -32,5 +32,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             serve::run(prepared)
         }
         Command::Emulate(args) => emulate::run(args),
+        Command::MsdeployOptions(args) => msdeploy_options::run(args),
     }
 }

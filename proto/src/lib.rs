@@ -7,7 +7,8 @@
 //!
 //! Nothing here does I/O: no sockets, no files, no async runtime. Bytes go in,
 //! records and events come out, and replies are queued for the caller to
-//! write. `cargo tree -p iiswsgi-proto` lists only `thiserror` and `quick-xml`.
+//! write. `cargo tree -p iiswsgi-proto` lists no async runtime, Python or HTTP crate.
 
 pub mod fastcgi;
 pub mod iis;
+pub mod msdeploy;

@@ -3,6 +3,7 @@
 //! that uses `anyhow`.
 
 pub mod emulate;
+pub mod msdeploy_options;
 pub mod serve;
 
 use clap::{Parser, Subcommand};
@@ -22,4 +23,6 @@ pub enum Command {
     /// Run a site in the IIS emulator: IIS's configuration, handler
     /// mapping and FastCGI process management, for local debugging.
     Emulate(emulate::EmulateArgs),
+    /// Decode or encode a manifest's `MSDeploy.MSDeployProviderOptions`.
+    MsdeployOptions(msdeploy_options::MsdeployOptionsArgs),
 }

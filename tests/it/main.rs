@@ -5,6 +5,7 @@ mod support;
 
 mod cgi_fcgi;
 mod emulate;
+mod expandvars;
 mod iis_mode;
 mod nginx;
 mod venv;
