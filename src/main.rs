@@ -2,7 +2,10 @@
 //! never in the library), run the command, print errors once.
 
 use clap::Parser;
-use iiswsgi::cli::{emulate, msdeploy_options, serve, Cli, Command};
+use iiswsgi::cli::{
+    bdist_msdeploy, build_msdeploy, emulate, enable, install, install_msdeploy, msdeploy_options, serve, test_msdeploy,
+    Cli, Command,
+};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -33,5 +36,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Emulate(args) => emulate::run(args),
         Command::MsdeployOptions(args) => msdeploy_options::run(args),
+        Command::BuildMsdeploy(args) => build_msdeploy::run(args),
+        Command::BdistMsdeploy(args) => bdist_msdeploy::run(args),
+        Command::Install(args) => install::run(args),
+        Command::InstallMsdeploy(args) => install_msdeploy::run(args),
+        Command::Enable(args) => enable::enable(args),
+        Command::Disable(args) => enable::disable(args),
+        Command::TestMsdeploy(args) => {
+            let (project, choice) = test_msdeploy::prepare(&args)?;
+            #[cfg(feature = "python")]
+            if choice != test_msdeploy::Choice::Nothing {
+                let info = iiswsgi::wsgi::interpreter::initialize(args.venv().as_deref())?;
+                tracing::info!("interpreter: {info}");
+            }
+            test_msdeploy::run(args, project, choice)
+        }
     }
 }

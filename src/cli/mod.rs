@@ -2,9 +2,16 @@
 //! and the code that turns them into a running command. The only module
 //! that uses `anyhow`.
 
+pub mod bdist_msdeploy;
+pub mod build_msdeploy;
 pub mod emulate;
+pub mod enable;
+pub mod install;
+pub mod install_msdeploy;
 pub mod msdeploy_options;
+pub mod project_args;
 pub mod serve;
+pub mod test_msdeploy;
 
 use clap::{Parser, Subcommand};
 
@@ -23,6 +30,22 @@ pub enum Command {
     /// Run a site in the IIS emulator: IIS's configuration, handler
     /// mapping and FastCGI process management, for local debugging.
     Emulate(emulate::EmulateArgs),
+    /// Write Manifest.xml and iis_install.stamp from their templates.
+    BuildMsdeploy(project_args::ProjectArgs),
+    /// Build, check the install in a scratch copy, and write the package zip.
+    BdistMsdeploy(bdist_msdeploy::BdistMsdeployArgs),
+    /// Find the application's folder (as Web Deploy's runCommand gives no
+    /// hint) and install there.
+    Install(install::InstallArgs),
+    /// Install dependencies, write web.config, register its FastCGI
+    /// applications with IIS, run post-install commands and the test.
+    InstallMsdeploy(install_msdeploy::InstallMsdeployArgs),
+    /// Load the app and make one request through the gateway.
+    TestMsdeploy(test_msdeploy::TestMsdeployArgs),
+    /// Register this iiswsgi as a FastCGI application in IIS.
+    Enable(enable::EnableArgs),
+    /// Remove what `enable` registered.
+    Disable(enable::EnableArgs),
     /// Decode or encode a manifest's `MSDeploy.MSDeployProviderOptions`.
     MsdeployOptions(msdeploy_options::MsdeployOptionsArgs),
 }

@@ -7,6 +7,7 @@ mod cgi_fcgi;
 mod emulate;
 mod expandvars;
 mod iis_mode;
+mod msdeploy;
 mod nginx;
 mod venv;
 mod wine;

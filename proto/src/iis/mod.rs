@@ -18,4 +18,4 @@ pub use expand::{expand_percent_vars, from_env};
 pub use fastcgi_application::{applications, script_processor_key, FastCgiApplication, StderrMode};
 pub use handlers::{Handler, HandlerOp, OnDisk};
 pub use web_config::{app_settings, WebConfig};
-pub use xml::{Document, Element, XmlError};
+pub use xml::{Document, Element, Node, XmlError};

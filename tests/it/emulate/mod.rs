@@ -119,19 +119,6 @@ pub fn failing_start(args: &[OsString]) -> String {
 /// Copies a fixture site into a temporary folder the test may change.
 pub fn copy_site(name: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(&sites_dir().join(name), dir.path());
+    crate::support::copy_dir(&sites_dir().join(name), dir.path());
     dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }

@@ -108,3 +108,17 @@ pub fn serve_unix(args: &[&str], path: &Path, log: &Path) -> Guard {
     wait_until("the unix socket", || std::os::unix::net::UnixStream::connect(path).is_ok());
     guard
 }
+
+/// Copies a folder tree.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

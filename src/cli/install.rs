@@ -1,0 +1,46 @@
+//! `iiswsgi install`: what Web Deploy's runCommand runs. It finds the
+//! application's folder (APPL_PHYSICAL_PATH, else the virtual directory
+//! holding `iis_install.stamp`), then installs there.
+
+use super::project_args::AppcmdArgs;
+use crate::msdeploy::install::{self, Install};
+use anyhow::Context as _;
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Args)]
+pub struct InstallArgs {
+    /// Only consider the application of this name (its IIS path's last
+    /// segment or its folder's name).
+    #[arg(short = 'a', long, value_name = "NAME")]
+    pub app_name: Option<String>,
+    /// Go on when the stamp file is missing.
+    #[arg(short = 'i', long)]
+    pub ignore_stamp: bool,
+    /// Create a venv (`.venv`) in the application folder and install the
+    /// application and its dependencies into it.
+    #[arg(short = 'e', long)]
+    pub virtualenv: bool,
+    #[arg(long, value_name = "PYTHON", default_value = "python3", env = "IISWSGI_PYTHON")]
+    pub python: PathBuf,
+    #[command(flatten)]
+    pub appcmd: AppcmdArgs,
+    /// A command to run in the application folder instead of install-msdeploy.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+pub fn run(args: InstallArgs) -> anyhow::Result<()> {
+    let options = Install {
+        app_name: args.app_name.as_deref(),
+        ignore_stamp: args.ignore_stamp,
+        virtualenv: args.virtualenv,
+        python: args.python.clone(),
+        appcmd: args.appcmd.appcmd.clone(),
+        command: args.command.clone(),
+        gateway: std::env::current_exe().context("Cannot find the iiswsgi executable")?,
+    };
+    let dir = install::install(&options).context("install failed")?;
+    println!("installed {}", dir.display());
+    Ok(())
+}
