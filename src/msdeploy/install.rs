@@ -138,7 +138,7 @@ pub fn install(options: &Install<'_>) -> Result<PathBuf, Error> {
         run(Command::new(&options.python).args(["-m", "venv"]).arg(&venv), &dir)?;
         python = venv_python(&venv);
         let mut pip = Command::new(&python);
-        pip.args(["-m", "pip", "install", "--disable-pip-version-check", "--no-build-isolation", "."]);
+        pip.args(["-m", "pip", "install", "--disable-pip-version-check", "."]);
         run(&mut pip, &dir)?;
     }
     if let Some((program, args)) = options.command.split_first() {

@@ -17,5 +17,5 @@ setup(
     icon_url='http://example.com/icon.png',
     packages=['sampleapp'],
     setup_requires=['iiswsgi'],
-    extras_require=dict(install_msdeploy=[], webpi_eggs=['iiswsgi']),
+    extras_require=dict(install_msdeploy=['PasteDeploy'], webpi_eggs=['iiswsgi']),
 )

@@ -81,6 +81,10 @@ fn bdist_msdeploy_writes_a_deterministic_package_with_the_sdist_layout() {
             "modern-sample/web.config.in",
         ]
     );
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&zip).unwrap()).unwrap();
+    let time = archive.by_index(0).unwrap().last_modified().unwrap();
+    // SOURCE_DATE_EPOCH=1700000000 is 2023-11-14 22:13:20 UTC.
+    assert_eq!((time.year(), time.month(), time.day(), time.hour(), time.minute()), (2023, 11, 14, 22, 13));
     let first = std::fs::read(&zip).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1100));
     ok(&iiswsgi(project.path(), &["bdist-msdeploy", "--skip-install-check"]));

@@ -114,6 +114,13 @@ fn install_without_a_stamp_anywhere_lists_where_it_looked() {
     assert!(output.contains(&format!("Only/ ({}) — no stamp", root.display())), "{output}");
     let missing = super::failed(&iiswsgi(iis.path(), &["install", "--appcmd", "/nonexistent/appcmd"]));
     assert!(missing.contains("cannot run `/nonexistent/appcmd list config"), "{missing}");
+    let odd = super::failed(&iiswsgi(iis.path(), &["install", "--appcmd", "echo not xml"]));
+    assert!(
+        odd.contains(
+            "`echo not xml list config /section:system.applicationHost/sites /xml` printed something unexpected"
+        ),
+        "{odd}"
+    );
 }
 
 #[test]
@@ -156,4 +163,34 @@ fn enable_and_disable_register_this_iiswsgi() {
     assert!(registered(&config).is_empty());
     let again = ok(&iiswsgi(iis.path(), &["disable", "--appcmd", appcmd, "--", &apphost]));
     assert!(again.contains("was not registered"), "{again}");
+}
+
+#[test]
+fn install_with_a_virtualenv_installs_the_app_into_it() {
+    if !crate::support::require("python3") {
+        return;
+    }
+    let project = copy_project("modern_sample");
+    ok(&iiswsgi(project.path(), &["build-msdeploy"]));
+    let output = std::process::Command::new(crate::support::bin())
+        .args([
+            "install",
+            "-e",
+            "--python",
+            "python3",
+            "--appcmd",
+            "true",
+            "--",
+            "sh",
+            "-c",
+            "$APPL_PHYSICAL_PATH/.venv/bin/python -c 'import modern_sample.app; print(\"imported\")' > venv-check.txt",
+        ])
+        .env("APPL_PHYSICAL_PATH", project.path())
+        .env_remove("VIRTUAL_ENV")
+        .output()
+        .unwrap();
+    ok(&output);
+    assert!(project.path().join(".venv/pyvenv.cfg").is_file());
+    let check = std::fs::read_to_string(project.path().join("venv-check.txt")).unwrap();
+    assert_eq!(check.trim(), "imported", "the app was pip-installed into the venv");
 }
