@@ -19,6 +19,30 @@ pub fn expandvars(text: &str, lookup: impl Fn(&str) -> Option<String>) -> String
     let rest = |from: usize| chars[from.min(chars.len())..].iter().collect::<String>();
     let find =
         |from: usize, wanted: char| chars[from.min(chars.len())..].iter().position(|&c| c == wanted).map(|p| p + from);
+    // `%NAME%` or `${NAME}` whose name starts at `start`: the value, or the
+    // text as written; an unclosed one copies the rest. Returns the index
+    // of the last character consumed.
+    let named = |start: usize, close: char, open_text: &str, close_text: &str, out: &mut String| -> usize {
+        match find(start, close) {
+            Some(end) => {
+                let name: String = chars[start..end].iter().collect();
+                match lookup(&name) {
+                    Some(value) => out.push_str(&value),
+                    None => {
+                        out.push_str(open_text);
+                        out.push_str(&name);
+                        out.push_str(close_text);
+                    }
+                }
+                end
+            }
+            None => {
+                out.push_str(open_text);
+                out.push_str(&rest(start));
+                chars.len()
+            }
+        }
+    };
     while i < chars.len() {
         let c = chars[i];
         match c {
@@ -36,46 +60,12 @@ pub fn expandvars(text: &str, lookup: impl Fn(&str) -> Option<String>) -> String
                 out.push('%');
                 i += 1;
             }
-            '%' => match find(i + 1, '%') {
-                Some(end) => {
-                    let name: String = chars[i + 1..end].iter().collect();
-                    match lookup(&name) {
-                        Some(value) => out.push_str(&value),
-                        None => {
-                            out.push('%');
-                            out.push_str(&name);
-                            out.push('%');
-                        }
-                    }
-                    i = end;
-                }
-                None => {
-                    out.push_str(&rest(i));
-                    i = chars.len();
-                }
-            },
+            '%' => i = named(i + 1, '%', "%", "%", &mut out),
             '$' if chars.get(i + 1) == Some(&'$') => {
                 out.push('$');
                 i += 1;
             }
-            '$' if chars.get(i + 1) == Some(&'{') => match find(i + 2, '}') {
-                Some(end) => {
-                    let name: String = chars[i + 2..end].iter().collect();
-                    match lookup(&name) {
-                        Some(value) => out.push_str(&value),
-                        None => {
-                            out.push_str("${");
-                            out.push_str(&name);
-                            out.push('}');
-                        }
-                    }
-                    i = end;
-                }
-                None => {
-                    out.push_str(&rest(i));
-                    i = chars.len();
-                }
-            },
+            '$' if chars.get(i + 1) == Some(&'{') => i = named(i + 2, '}', "${", "}", &mut out),
             '$' => {
                 let start = i + 1;
                 let mut end = start;

@@ -5,7 +5,8 @@ use super::{sites_dir, text, Emulator};
 use std::path::Path;
 use std::process::Command;
 
-fn appcmd(config: &Path, args: &[&str]) -> (i32, String) {
+/// `iiswsgi-appcmd /apphostconfig:CONFIG ARGS`: exit code and stdout.
+pub fn appcmd(config: &Path, args: &[&str]) -> (i32, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_iiswsgi-appcmd"))
         .arg(format!("/apphostconfig:{}", config.display()))
         .args(args)
@@ -14,7 +15,8 @@ fn appcmd(config: &Path, args: &[&str]) -> (i32, String) {
     (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-const EMPTY_HOST: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- written by a test -->\n<configuration>\n    <system.applicationHost>\n        <sites>\n        </sites>\n    </system.applicationHost>\n    <system.webServer>\n    </system.webServer>\n</configuration>\n";
+/// An applicationHost.config with no sites.
+pub const EMPTY_HOST: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- written by a test -->\n<configuration>\n    <system.applicationHost>\n        <sites>\n        </sites>\n    </system.applicationHost>\n    <system.webServer>\n    </system.webServer>\n</configuration>\n";
 
 #[test]
 fn registering_a_site_and_fastcgi_app_then_serving_it() {

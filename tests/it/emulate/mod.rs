@@ -2,7 +2,7 @@
 //! serve` processes started as IIS would start them, real HTTP. Fixture
 //! sites are in testdata/sites/, one per behaviour.
 
-mod appcmd;
+pub mod appcmd;
 mod apphost;
 mod failures;
 mod http_front;

@@ -7,19 +7,15 @@ use crate::emulate::Emulator;
 use iiswsgi_proto::iis::ApplicationHost;
 use std::path::Path;
 
-const EMPTY_HOST: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<configuration>\n    <system.applicationHost>\n        <sites>\n        </sites>\n    </system.applicationHost>\n    <system.webServer>\n    </system.webServer>\n</configuration>\n";
+use crate::emulate::appcmd::EMPTY_HOST;
 
 fn appcmd_option(config: &Path) -> String {
     format!("{} /apphostconfig:{}", env!("CARGO_BIN_EXE_iiswsgi-appcmd"), config.display())
 }
 
 fn appcmd(config: &Path, args: &[&str]) {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_iiswsgi-appcmd"))
-        .arg(format!("/apphostconfig:{}", config.display()))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+    let (code, out) = crate::emulate::appcmd::appcmd(config, args);
+    assert_eq!(code, 0, "{out}");
 }
 
 fn registered(config: &Path) -> Vec<String> {
