@@ -28,5 +28,6 @@ pub mod server;
 pub mod shutdown;
 pub mod test_app;
 pub mod transport;
+pub mod webpi;
 #[cfg(feature = "python")]
 pub mod wsgi;

@@ -4,7 +4,7 @@
 use clap::Parser;
 use iiswsgi::cli::{
     bdist_msdeploy, build_msdeploy, emulate, enable, install, install_msdeploy, msdeploy_options, serve, test_msdeploy,
-    Cli, Command,
+    webpi, Cli, Command,
 };
 use std::process::ExitCode;
 
@@ -37,6 +37,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Emulate(args) => emulate::run(args),
         Command::MsdeployOptions(args) => msdeploy_options::run(args),
         Command::BuildMsdeploy(args) => build_msdeploy::run(args),
+        Command::BdistWebpi(args) => webpi::bdist_webpi(&args).map(|_| ()),
+        Command::CleanWebpi(args) => webpi::clean_webpi(&args),
+        Command::Webpi(args) => webpi::webpi(args),
         Command::BdistMsdeploy(args) => bdist_msdeploy::run(args),
         Command::Install(args) => install::run(args),
         Command::InstallMsdeploy(args) => install_msdeploy::run(args),

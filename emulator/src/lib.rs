@@ -11,6 +11,7 @@
 //! - `fastcgi_handler`, `pool`, `process`: IIS's FastCgiModule.
 //! - `static_files`, `error_page`, `server_vars`, `cgi_response`.
 //! - [`appcmd`]: the mock `appcmd` that edits applicationHost.config.
+//! - [`webpi`]: the emulated Web Platform Installer.
 
 mod access_log;
 pub mod appcmd;
@@ -26,6 +27,7 @@ mod server_vars;
 mod site;
 mod static_files;
 mod web_configs;
+pub mod webpi;
 
 pub use error::Error;
 pub use pool::AUTO_INSTANCES_PER_CPU;

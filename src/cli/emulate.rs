@@ -3,13 +3,16 @@
 //! site's FastCGI applications name) the way IIS would.
 
 use anyhow::Context as _;
-use clap::Args;
+use clap::{Args, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Args)]
 #[command(group(clap::ArgGroup::new("config").required(true).args(["site", "apphost"])))]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct EmulateArgs {
+    #[command(subcommand)]
+    pub tool: Option<EmulateTool>,
     /// A site folder with a web.config; the rest of IIS's configuration is
     /// synthesized (a FastCGI application running this `iiswsgi serve`
     /// unless the web.config's `<fastCgi>` names others).
@@ -37,7 +40,59 @@ pub struct EmulateArgs {
     pub verbose: u8,
 }
 
+#[derive(Debug, Clone, Subcommand)]
+pub enum EmulateTool {
+    /// The emulated Web Platform Installer: install a product of a WebPI
+    /// feed into the emulated IIS, as WebPI and Web Deploy would.
+    WebpiInstall(WebpiInstallArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WebpiInstallArgs {
+    /// The feed's URL (http:// or file://).
+    #[arg(long, value_name = "URL")]
+    pub feed: String,
+    /// The entry's productId.
+    #[arg(long, value_name = "ID")]
+    pub product: String,
+    /// A Parameters.xml value (repeat).
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
+    pub params: Vec<(String, String)>,
+    /// The emulated IIS's applicationHost.config.
+    #[arg(long, value_name = "FILE")]
+    pub apphost: PathBuf,
+}
+
+fn parse_param(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_string(), value.to_string())),
+        _ => Err(format!("`{text}` is not NAME=VALUE")),
+    }
+}
+
+fn webpi_install(args: WebpiInstallArgs) -> anyhow::Result<()> {
+    let exe = std::env::current_exe().context("Cannot find the iiswsgi executable")?;
+    let appcmd = exe.with_file_name(format!("iiswsgi-appcmd{}", std::env::consts::EXE_SUFFIX));
+    if !appcmd.is_file() {
+        anyhow::bail!("the mock appcmd {} is missing (it is built with iiswsgi)", appcmd.display());
+    }
+    let options = iiswsgi_emulator::webpi::Options {
+        feed: args.feed,
+        product: args.product,
+        params: args.params,
+        apphost: std::path::absolute(&args.apphost)?,
+        appcmd,
+    };
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().context("Cannot start the async runtime")?;
+    runtime.block_on(iiswsgi_emulator::webpi::install(&options)).context("The install failed")?;
+    Ok(())
+}
+
 pub fn run(args: EmulateArgs) -> anyhow::Result<()> {
+    if let Some(EmulateTool::WebpiInstall(install)) = args.tool {
+        return webpi_install(install);
+    }
     let level = match args.verbose {
         0 => "info",
         1 => "debug",

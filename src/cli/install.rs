@@ -10,8 +10,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, Clone, Args)]
 pub struct InstallArgs {
-    /// Only consider the application of this name (its IIS path's last
-    /// segment or its folder's name).
+    /// Only consider the application of this project (or whose IIS path's
+    /// last segment or folder is NAME).
     #[arg(short = 'a', long, value_name = "NAME")]
     pub app_name: Option<String>,
     /// Go on when the stamp file is missing.

@@ -12,6 +12,7 @@ pub mod msdeploy_options;
 pub mod project_args;
 pub mod serve;
 pub mod test_msdeploy;
+pub mod webpi;
 
 use clap::{Parser, Subcommand};
 
@@ -46,6 +47,12 @@ pub enum Command {
     Enable(enable::EnableArgs),
     /// Remove what `enable` registered.
     Disable(enable::EnableArgs),
+    /// Write a WebPI feed (and SHA256SUMS) for built msdeploy packages.
+    BdistWebpi(webpi::BdistWebpiArgs),
+    /// Remove what WebPI cached for these packages and this feed.
+    CleanWebpi(webpi::CleanWebpiArgs),
+    /// bdist-msdeploy for each package, bdist-webpi, then clean-webpi.
+    Webpi(webpi::WebpiArgs),
     /// Decode or encode a manifest's `MSDeploy.MSDeployProviderOptions`.
     MsdeployOptions(msdeploy_options::MsdeployOptionsArgs),
 }

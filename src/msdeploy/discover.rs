@@ -34,6 +34,7 @@ pub fn find(
     appcmd: impl FnOnce() -> Result<Appcmd, super::appcmd::Error>,
     app_name: Option<&str>,
     ignore_stamp: bool,
+    python: &std::path::Path,
 ) -> Result<Candidate, Error> {
     if let Some(path) = std::env::var_os("APPL_PHYSICAL_PATH").filter(|p| !p.is_empty()) {
         let dir = PathBuf::from(path);
@@ -52,7 +53,7 @@ pub fn find(
     let mut unstamped: Vec<Candidate> = Vec::new();
     for candidate in candidates {
         let has_stamp = candidate.dir.join(STAMP).is_file();
-        let named = app_name.is_none_or(|wanted| matches_name(&candidate, wanted));
+        let named = app_name.is_none_or(|wanted| matches_name(&candidate, wanted, python));
         looked.push(format!(
             "  {} ({}){}",
             candidate.name,
@@ -90,11 +91,19 @@ fn discovery(error: DiscoveryError) -> Error {
     Error::Discovery(Box::new(error))
 }
 
-/// The application's last path segment or its folder's name equals the name.
-fn matches_name(candidate: &Candidate, wanted: &str) -> bool {
+/// The folder holds the project called `wanted`, or, failing that, the
+/// application's last path segment or the folder's name is `wanted` (the
+/// original matched the IIS application name).
+fn matches_name(candidate: &Candidate, wanted: &str, python: &std::path::Path) -> bool {
     let last_segment = candidate.name.trim_end_matches('/').rsplit('/').next().unwrap_or("");
     let folder = candidate.dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    last_segment.eq_ignore_ascii_case(wanted) || folder.eq_ignore_ascii_case(wanted)
+    if last_segment.eq_ignore_ascii_case(wanted) || folder.eq_ignore_ascii_case(wanted) {
+        return true;
+    }
+    let is_project = candidate.dir.join("pyproject.toml").is_file() || candidate.dir.join("setup.py").is_file();
+    is_project
+        && crate::project::Project::load(&candidate.dir, python)
+            .is_ok_and(|p| p.metadata.name.eq_ignore_ascii_case(wanted))
 }
 
 /// Every virtual directory in `list config /section:sites /xml` output,

@@ -122,8 +122,12 @@ pub struct Install<'a> {
 /// Finds the application folder, removes its stamp, optionally builds its
 /// venv, then runs install-msdeploy (or the given command) there.
 pub fn install(options: &Install<'_>) -> Result<PathBuf, Error> {
-    let candidate =
-        discover::find(|| Appcmd::locate(options.appcmd.as_deref()), options.app_name, options.ignore_stamp)?;
+    let candidate = discover::find(
+        || Appcmd::locate(options.appcmd.as_deref()),
+        options.app_name,
+        options.ignore_stamp,
+        &options.python,
+    )?;
     let dir = candidate.dir;
     println!("installing into {} ({})", dir.display(), candidate.name);
     let stamp = dir.join(STAMP);

@@ -5,6 +5,7 @@ pub mod appcmd;
 pub mod build;
 pub mod discover;
 mod files;
+pub use files::write_atomically;
 pub mod install;
 pub mod manifest_in;
 pub mod package;

@@ -60,6 +60,27 @@ impl Element {
         }
     }
 
+    /// `<name>text</name>`, the text escaped.
+    pub fn with_text(name: &str, text: &str) -> Self {
+        let mut element = Self::new(name);
+        element.children.push(Node::Verbatim(escape(text).into_owned()));
+        element.open_close = true;
+        element
+    }
+
+    /// The element's text content, unescaped (its direct text children).
+    pub fn text(&self) -> String {
+        let raw: String = self
+            .children
+            .iter()
+            .filter_map(|n| match n {
+                Node::Verbatim(t) => Some(t.as_str()),
+                Node::Element(_) => None,
+            })
+            .collect();
+        quick_xml::escape::unescape(raw.trim()).map(|t| t.into_owned()).unwrap_or_else(|_| raw.trim().to_string())
+    }
+
     pub fn attr(&self, name: &str) -> Option<&str> {
         self.attributes.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
@@ -132,10 +153,11 @@ impl Element {
     /// Lays out the children of an element that sits at `indent`, four
     /// spaces deeper per level.
     fn indent_children(&mut self, indent: &str) {
-        self.children.retain(|n| !matches!(n, Node::Verbatim(t) if t.trim().is_empty()));
-        if self.children.is_empty() {
+        if !self.children.iter().any(|n| matches!(n, Node::Element(_))) {
+            // Text only (or empty): nothing to lay out.
             return;
         }
+        self.children.retain(|n| !matches!(n, Node::Verbatim(t) if t.trim().is_empty()));
         let inner = format!("{indent}    ");
         let mut laid_out = Vec::with_capacity(self.children.len() * 2 + 1);
         for mut node in std::mem::take(&mut self.children) {
@@ -351,6 +373,10 @@ mod tests {
             "{}",
             doc.to_xml()
         );
+        let root = doc.root_mut().unwrap();
+        assert_eq!(root.child("c").unwrap().text(), "text < here");
+        root.append_child(Element::with_text("t", "a < b & é"));
+        assert!(doc.to_xml().contains("<t>a &lt; b &amp; é</t>"), "{}", doc.to_xml());
         let root = doc.root_mut().unwrap();
         assert_eq!(root.remove_children(|e| e.name == "c"), 1);
         root.descendant_or_insert(&["a", "b", "f"]);

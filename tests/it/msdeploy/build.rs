@@ -43,7 +43,7 @@ fn build_msdeploy_compiles_run_commands_and_copies_the_stamp() {
     );
     let document = Document::parse(&manifest).unwrap();
     let run = document.root().unwrap().child("runCommand").unwrap();
-    assert_eq!(run.attr("path"), Some("%IISWSGI_EXE% install -a modern-sample"));
+    assert_eq!(run.attr("path"), Some("%IISWSGI_EXE% install -e -a modern-sample"));
     assert_eq!(run.attr("successReturnCodes"), None, "settings moved into the blob");
     let options = decode_blob(run.attr("MSDeploy.MSDeployProviderOptions").unwrap()).unwrap();
     assert_eq!(options.provider_name, "runCommand");

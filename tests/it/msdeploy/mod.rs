@@ -41,7 +41,11 @@ pub fn failed(output: &Output) -> String {
 
 /// The one zip in `dir/dist`.
 pub fn built_zip(dir: &Path) -> PathBuf {
-    let mut zips: Vec<PathBuf> = std::fs::read_dir(dir.join("dist")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut zips: Vec<PathBuf> = std::fs::read_dir(dir.join("dist"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".msdeploy.zip"))
+        .collect();
     assert_eq!(zips.len(), 1, "{zips:?}");
     zips.remove(0)
 }

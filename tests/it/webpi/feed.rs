@@ -1,0 +1,104 @@
+//! bdist-webpi's feed and clean-webpi.
+
+use super::{publish, FeedServer};
+use crate::msdeploy::{copy_project, iiswsgi, ok};
+use iiswsgi_proto::iis::Document;
+use sha1::Digest as _;
+
+#[test]
+fn the_feed_describes_the_package_in_webpis_schema() {
+    let server = FeedServer::start();
+    let published = publish(&server);
+    let text = std::fs::read_to_string(&published.feed).unwrap();
+    let document = Document::parse(&text).unwrap();
+    let root = document.root().unwrap();
+    assert_eq!(root.attr("xmlns"), Some("http://www.w3.org/2005/Atom"));
+    assert!(root.child("id").unwrap().text().starts_with("file:///"));
+    assert_eq!(root.child("updated").unwrap().text(), "2023-11-14T22:13:20Z", "SOURCE_DATE_EPOCH fixes the timestamps");
+    let entries: Vec<_> = root.elements().filter(|e| e.name == "entry").collect();
+    let app = entries[0];
+    assert_eq!(app.attr("type"), Some("application"));
+    assert_eq!(app.child("productId").unwrap().text(), "modern-sample");
+    assert_eq!(app.child("title").unwrap().text(), "Modern Sample");
+    assert_eq!(app.child("productFamily").unwrap().text(), "Applications");
+    let file = app.descendant(&["installers", "installer", "installerFile"]).unwrap();
+    let zip = std::fs::read(&published.zip).unwrap();
+    assert_eq!(file.child("sha1").unwrap().text(), iiswsgi::webpi::hex(&sha1::Sha1::digest(&zip)));
+    assert_eq!(file.child("fileSize").unwrap().text(), zip.len().div_ceil(1024).to_string());
+    let name = published.zip.file_name().unwrap().to_string_lossy().into_owned();
+    assert_eq!(file.child("installerURL").unwrap().text(), format!("{}/packages/{name}", server.uri()));
+    let dependencies: Vec<String> = app
+        .descendant(&["dependency", "and"])
+        .unwrap()
+        .elements()
+        .map(|d| d.child("productId").unwrap().text())
+        .collect();
+    assert_eq!(dependencies[0], "WDeploy");
+    assert!(dependencies[1].starts_with("Python3"));
+    assert_eq!(dependencies[2], "iiswsgi");
+    let sums = std::fs::read_to_string(published.feed.with_file_name("SHA256SUMS")).unwrap();
+    assert!(sums.ends_with(&format!("  {name}\n")), "{sums}");
+    // Deterministic: the same inputs give the same feed.
+    let template = format!("{}/packages/{{msdeploy_file}}", server.uri());
+    ok(&iiswsgi(published.project.path(), &["bdist-webpi", "-u", &template]));
+    assert_eq!(std::fs::read_to_string(&published.feed).unwrap(), text);
+}
+
+#[test]
+fn hostile_metadata_stays_well_formed() {
+    let project = copy_project("modern_sample");
+    let toml = std::fs::read_to_string(project.path().join("pyproject.toml")).unwrap().replace(
+        "description = \"A WSGI app packaged for Web Deploy by iiswsgi\"",
+        "description = \"<b>Fish & Chips</b> ]]> \\\"quoted\\\" — naïve\"",
+    );
+    std::fs::write(project.path().join("pyproject.toml"), toml).unwrap();
+    ok(&iiswsgi(project.path(), &["bdist-msdeploy", "--skip-install-check"]));
+    let output =
+        ok(&iiswsgi(project.path(), &["bdist-webpi", "-u", "https://example.com/{letter}/{name}/{msdeploy_file}"]));
+    let feed = output.lines().find_map(|l| l.strip_prefix("wrote ")).unwrap();
+    let document = Document::parse(&std::fs::read_to_string(feed).unwrap()).unwrap();
+    let entry = document.root().unwrap().child("entry").unwrap();
+    assert_eq!(entry.child("summary").unwrap().text(), "<b>Fish & Chips</b> ]]> \"quoted\" — naïve");
+    assert!(entry
+        .descendant(&["installers", "installer", "installerFile", "installerURL"])
+        .unwrap()
+        .text()
+        .starts_with("https://example.com/m/modern-sample/modern_sample-1.0-py3."));
+    let bad = crate::msdeploy::failed(&iiswsgi(project.path(), &["bdist-webpi", "-u", "https://example.com/{nope}"]));
+    assert!(bad.contains("the URL template names `{nope}`"), "{bad}");
+}
+
+#[test]
+fn clean_webpi_removes_this_feed_and_these_installers_only() {
+    let server = FeedServer::start();
+    let published = publish(&server);
+    let cache = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(cache.path().join("installers/modern-sample/x")).unwrap();
+    std::fs::create_dir_all(cache.path().join("installers/other")).unwrap();
+    std::fs::copy(&published.feed, cache.path().join("cached-feed.xml")).unwrap();
+    std::fs::write(cache.path().join("other-feed.xml"), "<feed><id>https://example.com/other.xml</id></feed>").unwrap();
+    // A stale stamp in an application of that name, found through appcmd.
+    let (iis, config) = super::emulated_iis(&["Default Web Site"]);
+    let app_dir = iis.path().join("site0/modern-sample");
+    std::fs::create_dir_all(&app_dir).unwrap();
+    std::fs::write(app_dir.join("iis_install.stamp"), "stale").unwrap();
+    let (code, out) = crate::emulate::appcmd::appcmd(
+        &config,
+        &[
+            "add",
+            "app",
+            "/site.name:Default Web Site",
+            "/path:/modern-sample",
+            &format!("/physicalPath:{}", app_dir.display()),
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    let appcmd = format!("{} /apphostconfig:{}", env!("CARGO_BIN_EXE_iiswsgi-appcmd"), config.display());
+    let cache_arg = cache.path().to_string_lossy().into_owned();
+    let output = ok(&iiswsgi(published.project.path(), &["clean-webpi", "-c", &cache_arg, "--appcmd", &appcmd]));
+    assert!(output.contains("removed") && output.contains("installers/modern-sample"), "{output}");
+    assert!(!app_dir.join("iis_install.stamp").exists(), "{output}");
+    assert!(!cache.path().join("installers/modern-sample").exists());
+    assert!(!cache.path().join("cached-feed.xml").exists());
+    assert!(cache.path().join("installers/other").exists() && cache.path().join("other-feed.xml").exists());
+}
