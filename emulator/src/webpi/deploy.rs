@@ -18,6 +18,7 @@ const MAX_UNPACKED: u64 = 1024 * 1024 * 1024;
 const MAX_RATIO: u64 = 1000;
 
 /// An opened package: its files by entry name, read into memory.
+#[derive(Debug)]
 pub struct Package {
     files: Vec<(String, Vec<u8>)>,
 }
@@ -259,6 +260,51 @@ mod tests {
             assert!(check_name(name).is_err(), "{name}");
         }
         assert!(check_name("Sample/web.config").is_ok());
+    }
+
+    fn zip(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (name, data) in files {
+            writer.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+            std::io::Write::write_all(&mut writer, data).unwrap();
+        }
+        writer.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn provider_path_and_text_file_parameters_apply() {
+        let bytes = zip(&[
+            ("Manifest.xml", b"<m><iisApp path=\"Sample\" /></m>"),
+            ("Sample/app.ini", b"devel = __devel__\n"),
+            ("Sample/other.txt", b"__devel__"),
+        ]);
+        let package = Package::open(&bytes).unwrap();
+        let plan = plan(&package.manifest().unwrap()).unwrap();
+        let parameters = super::super::parameters::parse(
+            r#"<parameters>
+  <parameter name="Path" defaultValue="Default Web Site/Sample"><parameterEntry kind="ProviderPath" scope="iisApp" match="^Sample$" /></parameter>
+  <parameter name="Devel" defaultValue="True"><parameterValidation type="Boolean" /><parameterEntry type="TextFile" scope="\\app\.ini$" match="__devel__" /></parameter>
+</parameters>"#,
+        )
+        .unwrap();
+        let values = super::super::parameters::resolve(&parameters, &[("Path".into(), "Site/shop".into()), ("Devel".into(), "false".into())]).unwrap();
+        assert_eq!(iis_app_target(&plan, &parameters, &values).unwrap(), "Site/shop");
+        let dest = tempfile::tempdir().unwrap();
+        assert_eq!(copy_content(&package, &plan, &parameters, &values, dest.path()).unwrap(), 2);
+        assert_eq!(std::fs::read_to_string(dest.path().join("app.ini")).unwrap(), "devel = False\n");
+        assert_eq!(std::fs::read_to_string(dest.path().join("other.txt")).unwrap(), "__devel__", "out of scope");
+    }
+
+    #[test]
+    fn bombs_duplicates_and_escapes_are_refused() {
+        assert!(Package::open(&zip(&[("../evil", b"x")])).unwrap_err().contains("outside the application"));
+        assert!(Package::open(&zip(&[("a/x", b"1"), ("a/X", b"2")])).unwrap_err().contains("twice"));
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        writer.start_file("bomb", zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated)).unwrap();
+        let zeros = vec![0u8; 8 * 1024 * 1024];
+        std::io::Write::write_all(&mut writer, &zeros).unwrap();
+        let bomb = writer.finish().unwrap().into_inner();
+        assert!(Package::open(&bomb).unwrap_err().contains("zip bomb"));
     }
 
     #[test]

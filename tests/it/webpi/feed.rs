@@ -102,3 +102,19 @@ fn clean_webpi_removes_this_feed_and_these_installers_only() {
     assert!(!cache.path().join("cached-feed.xml").exists());
     assert!(cache.path().join("installers/other").exists() && cache.path().join("other-feed.xml").exists());
 }
+
+#[test]
+fn webpi_builds_the_package_writes_the_feed_and_cleans_the_cache() {
+    let project = copy_project("modern_sample");
+    let cache = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(cache.path().join("installers/modern-sample")).unwrap();
+    let (_iis, config) = super::emulated_iis(&["Default Web Site"]);
+    let appcmd = format!("{} /apphostconfig:{}", env!("CARGO_BIN_EXE_iiswsgi-appcmd"), config.display());
+    let cache_arg = cache.path().to_string_lossy().into_owned();
+    let output = ok(&iiswsgi(project.path(), &["webpi", "-c", &cache_arg, "--appcmd", &appcmd]));
+    assert!(output.contains("install check passed in a scratch copy"), "{output}");
+    assert!(output.contains(".webpi.xml") && output.contains("removed"), "{output}");
+    let dist: Vec<String> = std::fs::read_dir(project.path().join("dist")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(dist.iter().any(|n| n.ends_with(".msdeploy.zip")) && dist.iter().any(|n| n.ends_with(".webpi.xml")), "{dist:?}");
+    assert!(!cache.path().join("installers/modern-sample").exists());
+}
