@@ -76,18 +76,12 @@ pub fn select_files(root: &Path) -> Result<Vec<String>, Error> {
     Ok(template.select(&all, &defaults(&all)))
 }
 
-/// A zip entry name must stay inside the archive: relative, no `..`, no
-/// backslashes, no empty segments.
+/// A zip entry name must stay inside the folder it is unpacked into.
 pub fn check_entry_name(name: &str) -> Result<(), String> {
-    let bad = name.is_empty()
-        || name.starts_with('/')
-        || name.contains('\\')
-        || name.contains(':')
-        || name.split('/').any(|part| part.is_empty() || part == ".." || part == ".");
-    if bad {
-        Err(format!("`{name}` is not a safe entry name"))
-    } else {
+    if iiswsgi_proto::msdeploy::is_safe_entry_name(name) {
         Ok(())
+    } else {
+        Err(format!("`{name}` is not a safe entry name"))
     }
 }
 

@@ -77,16 +77,10 @@ impl Package {
 
 /// An entry name must stay inside the destination.
 fn check_name(name: &str) -> Result<(), String> {
-    let trimmed = name.trim_end_matches('/');
-    let bad = trimmed.is_empty()
-        || name.starts_with('/')
-        || name.contains('\\')
-        || name.contains(':')
-        || trimmed.split('/').any(|p| p.is_empty() || p == ".." || p == ".");
-    if bad {
-        Err(format!("the package entry `{name}` would be written outside the application: refused"))
-    } else {
+    if iiswsgi_proto::msdeploy::is_safe_entry_name(name) {
         Ok(())
+    } else {
+        Err(format!("the package entry `{name}` would be written outside the application: refused"))
     }
 }
 
@@ -287,7 +281,11 @@ mod tests {
 </parameters>"#,
         )
         .unwrap();
-        let values = super::super::parameters::resolve(&parameters, &[("Path".into(), "Site/shop".into()), ("Devel".into(), "false".into())]).unwrap();
+        let values = super::super::parameters::resolve(
+            &parameters,
+            &[("Path".into(), "Site/shop".into()), ("Devel".into(), "false".into())],
+        )
+        .unwrap();
         assert_eq!(iis_app_target(&plan, &parameters, &values).unwrap(), "Site/shop");
         let dest = tempfile::tempdir().unwrap();
         assert_eq!(copy_content(&package, &plan, &parameters, &values, dest.path()).unwrap(), 2);
@@ -300,7 +298,12 @@ mod tests {
         assert!(Package::open(&zip(&[("../evil", b"x")])).unwrap_err().contains("outside the application"));
         assert!(Package::open(&zip(&[("a/x", b"1"), ("a/X", b"2")])).unwrap_err().contains("twice"));
         let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-        writer.start_file("bomb", zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated)).unwrap();
+        writer
+            .start_file(
+                "bomb",
+                zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated),
+            )
+            .unwrap();
         let zeros = vec![0u8; 8 * 1024 * 1024];
         std::io::Write::write_all(&mut writer, &zeros).unwrap();
         let bomb = writer.finish().unwrap().into_inner();

@@ -114,7 +114,13 @@ fn webpi_builds_the_package_writes_the_feed_and_cleans_the_cache() {
     let output = ok(&iiswsgi(project.path(), &["webpi", "-c", &cache_arg, "--appcmd", &appcmd]));
     assert!(output.contains("install check passed in a scratch copy"), "{output}");
     assert!(output.contains(".webpi.xml") && output.contains("removed"), "{output}");
-    let dist: Vec<String> = std::fs::read_dir(project.path().join("dist")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    assert!(dist.iter().any(|n| n.ends_with(".msdeploy.zip")) && dist.iter().any(|n| n.ends_with(".webpi.xml")), "{dist:?}");
+    let dist: Vec<String> = std::fs::read_dir(project.path().join("dist"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        dist.iter().any(|n| n.ends_with(".msdeploy.zip")) && dist.iter().any(|n| n.ends_with(".webpi.xml")),
+        "{dist:?}"
+    );
     assert!(!cache.path().join("installers/modern-sample").exists());
 }

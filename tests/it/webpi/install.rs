@@ -13,17 +13,23 @@ fn zip_name(published: &super::Published) -> String {
     published.zip.file_name().unwrap().to_string_lossy().into_owned()
 }
 
+/// The sample published, its feed and package served.
+fn served() -> (FeedServer, super::Published, String) {
+    let server = FeedServer::start();
+    let published = publish(&server);
+    server.serve("/feed.xml", feed_bytes(&published));
+    server.serve(&format!("/packages/{}", zip_name(&published)), std::fs::read(&published.zip).unwrap());
+    let feed_url = format!("{}/feed.xml", server.uri());
+    (server, published, feed_url)
+}
+
 #[test]
 fn a_package_published_in_a_feed_installs_and_serves() {
     if !crate::support::require("python3") {
         return;
     }
-    let server = FeedServer::start();
-    let published = publish(&server);
-    server.serve("/feed.xml", feed_bytes(&published));
-    server.serve(&format!("/packages/{}", zip_name(&published)), std::fs::read(&published.zip).unwrap());
+    let (_server, _published, feed_url) = served();
     let (iis, config) = emulated_iis(&["Default Web Site"]);
-    let feed_url = format!("{}/feed.xml", server.uri());
     let output =
         ok(&webpi_install(iis.path(), &feed_url, "modern-sample", &config, &["ApplicationPath=Default Web Site/shop"]));
     for step in [
@@ -73,12 +79,8 @@ fn the_same_package_in_two_sites_finds_its_own_stamp_each_time() {
     if !crate::support::require("python3") {
         return;
     }
-    let server = FeedServer::start();
-    let published = publish(&server);
-    server.serve("/feed.xml", feed_bytes(&published));
-    server.serve(&format!("/packages/{}", zip_name(&published)), std::fs::read(&published.zip).unwrap());
+    let (_server, _published, feed_url) = served();
     let (iis, config) = emulated_iis(&["Alpha", "Beta"]);
-    let feed_url = format!("{}/feed.xml", server.uri());
     let first = ok(&webpi_install(iis.path(), &feed_url, "modern-sample", &config, &["ApplicationPath=Alpha/app"]));
     assert!(
         first.contains(&format!("installing into {} (Alpha/app)", iis.path().join("site0/app").display())),
