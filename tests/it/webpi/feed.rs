@@ -124,3 +124,31 @@ fn webpi_builds_the_package_writes_the_feed_and_cleans_the_cache() {
     );
     assert!(!cache.path().join("installers/modern-sample").exists());
 }
+
+#[test]
+fn a_template_feed_is_extended() {
+    let server = FeedServer::start();
+    let published = publish(&server);
+    let template = published.project.path().join("base-feed.xml");
+    std::fs::write(
+        &template,
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n    <title>Our products</title>\n    <id>old</id>\n    <tabs><tab><keywordTab><id>Python</id></keywordTab></tab></tabs>\n    <entry><productId>modern-sample</productId><version>0.1</version></entry>\n    <entry><productId>another</productId></entry>\n</feed>\n",
+    )
+    .unwrap();
+    let template_arg = template.to_string_lossy().into_owned();
+    let output = ok(&iiswsgi(published.project.path(), &["bdist-webpi", "--template", &template_arg]));
+    let feed = output.lines().find_map(|l| l.strip_prefix("wrote ")).unwrap();
+    let document = Document::parse(&std::fs::read_to_string(feed).unwrap()).unwrap();
+    let root = document.root().unwrap();
+    assert_eq!(root.child("title").unwrap().text(), "Our products");
+    assert!(root.child("tabs").is_some());
+    assert!(root.child("id").unwrap().text().starts_with("file:///"));
+    let products: Vec<(String, String)> = root
+        .elements()
+        .filter(|e| e.name == "entry")
+        .map(|e| (e.child("productId").unwrap().text(), e.child("version").map(|v| v.text()).unwrap_or_default()))
+        .collect();
+    assert_eq!(products[0].0, "another");
+    assert!(products.contains(&("modern-sample".to_string(), "1.0".to_string())), "{products:?}");
+    assert!(!products.contains(&("modern-sample".to_string(), "0.1".to_string())), "{products:?}");
+}

@@ -109,7 +109,9 @@ fn feed_and_download_errors_are_clear() {
         failed(&webpi_install(iis.path(), &format!("{}/not-xml", server.uri()), "modern-sample", &config, &[]));
     assert!(not_xml.contains("is not a WebPI feed"), "{not_xml}");
     let missing = failed(&webpi_install(iis.path(), &format!("{}/feed.xml", server.uri()), "nope", &config, &[]));
-    assert!(missing.contains("the feed has no product `nope` (it has: modern-sample)"), "{missing}");
+    assert!(missing.contains("the feed has no product `nope` (it has: modern-sample, iiswsgi)"), "{missing}");
+    let egg = failed(&webpi_install(iis.path(), &format!("{}/feed.xml", server.uri()), "iiswsgi", &config, &[]));
+    assert!(egg.contains("`iiswsgi` is not a Web Deploy application"), "{egg}");
     // The package itself is not served: 404.
     let gone = failed(&webpi_install(iis.path(), &format!("{}/feed.xml", server.uri()), "modern-sample", &config, &[]));
     assert!(gone.contains("answered 404"), "{gone}");
