@@ -168,6 +168,20 @@ async fn serve(prepared: Prepared) -> anyhow::Result<()> {
         _ => (prepared.args.max_conns, threads as u32),
     };
     let limits = Limits { max_conns, max_reqs, max_params_len: prepared.args.max_params };
+    #[cfg(unix)]
+    let prepared = {
+        let mut prepared = prepared;
+        if let Source::Iis(channel) = &mut prepared.source {
+            if let Some(stream) = channel.take_unix() {
+                tracing::info!("transport: {} (served on the application thread)", channel.describe());
+                let served = tokio::task::spawn_blocking(move || server::direct::run(stream, app, limits, shutdown));
+                served.await.context("The application thread failed")?;
+                tracing::info!("stopped");
+                return Ok(());
+            }
+        }
+        prepared
+    };
     let pool = Pool::start(app, threads).context("Cannot start application threads")?;
     let context = Arc::new(Context { pool, limits, shutdown });
     match prepared.source {

@@ -2,19 +2,32 @@ use bytes::{Buf, Bytes};
 use std::io::{self, BufRead, Read};
 use tokio::sync::mpsc::Receiver;
 
+/// Where body chunks come from: a bounded channel fed by the async server,
+/// or the connection itself when the request is served on the thread that
+/// reads it (IIS mode on Unix). `None` ends the body.
+pub trait ChunkSource: Send + Sync {
+    fn next_chunk(&mut self) -> Option<Bytes>;
+}
+
+impl ChunkSource for Receiver<Bytes> {
+    fn next_chunk(&mut self) -> Option<Bytes> {
+        self.blocking_recv()
+    }
+}
+
 /// The request body (FCGI_STDIN) as a blocking reader, for application
-/// threads. Chunks arrive through a bounded channel, so memory stays bounded
-/// whatever the upload size. Reads block the calling thread, never the
-/// runtime: call them only from application threads.
+/// threads. Chunks arrive one at a time, so memory stays bounded whatever
+/// the upload size. Reads block the calling thread, never the runtime: call
+/// them only from application threads.
 pub struct Body {
-    chunks: Receiver<Bytes>,
+    chunks: Box<dyn ChunkSource>,
     current: Bytes,
     finished: bool,
 }
 
 impl Body {
-    pub(super) fn new(chunks: Receiver<Bytes>) -> Self {
-        Self { chunks, current: Bytes::new(), finished: false }
+    pub fn new(chunks: impl ChunkSource + 'static) -> Self {
+        Self { chunks: Box::new(chunks), current: Bytes::new(), finished: false }
     }
 
     /// True once the whole body has been read.
@@ -52,7 +65,7 @@ impl Body {
 impl BufRead for Body {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         while self.current.is_empty() && !self.finished {
-            match self.chunks.blocking_recv() {
+            match self.chunks.next_chunk() {
                 Some(chunk) => self.current = chunk,
                 None => self.finished = true,
             }

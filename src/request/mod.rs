@@ -7,9 +7,9 @@
 mod body;
 mod response;
 
-pub use body::Body;
+pub use body::{Body, ChunkSource};
 pub use iiswsgi_proto::fastcgi::Params;
-pub use response::{Disconnected, Output, Response};
+pub use response::{Disconnected, Output, OutputSink, Response};
 
 /// One FastCGI request handed to an application thread.
 pub struct Request {
@@ -50,7 +50,8 @@ impl Request {
         let (body_tx, body_rx) = tokio::sync::mpsc::channel(BODY_CHANNEL_CHUNKS);
         let (output_tx, output_rx) = tokio::sync::mpsc::channel(OUTPUT_CHANNEL_CHUNKS);
         let aborted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let request = Request { params, body: Body::new(body_rx), response: Response::new(output_tx, aborted.clone()) };
+        let sink = response::ChannelSink::new(output_tx, aborted.clone());
+        let request = Request { params, body: Body::new(body_rx), response: Response::new(sink) };
         (request, Channels { body: body_tx, output: output_rx, aborted })
     }
 }

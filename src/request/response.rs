@@ -17,17 +17,52 @@ pub enum Output {
 #[error("the web server aborted the request or closed the connection")]
 pub struct Disconnected;
 
-/// The response side of a request, for application threads. Sends block
-/// while the channel is full, which is how a slow client slows the app down
-/// instead of growing a buffer. Dropping it ends the request (END_REQUEST).
-pub struct Response {
+/// Where a response goes. Dropping the sink ends the request
+/// (END_REQUEST).
+pub trait OutputSink: Send + Sync {
+    /// Blocks while the web server is not ready for more, which is how a
+    /// slow client slows the app down instead of growing a buffer.
+    fn send(&self, output: Output) -> Result<(), Disconnected>;
+
+    /// True once the web server aborted the request or disconnected.
+    fn is_aborted(&self) -> bool;
+
+    /// The next output is the response's last: a sink may hold it and send
+    /// it together with the end of the request, in one write.
+    fn last_follows(&self) {}
+}
+
+/// The async server's side: a bounded channel to the connection task.
+pub(super) struct ChannelSink {
     output: Sender<Output>,
     aborted: Arc<AtomicBool>,
 }
 
-impl Response {
+impl ChannelSink {
     pub(super) fn new(output: Sender<Output>, aborted: Arc<AtomicBool>) -> Self {
         Self { output, aborted }
+    }
+}
+
+impl OutputSink for ChannelSink {
+    fn send(&self, output: Output) -> Result<(), Disconnected> {
+        self.output.blocking_send(output).map_err(|_| Disconnected)
+    }
+
+    fn is_aborted(&self) -> bool {
+        self.aborted.load(Ordering::Acquire) || self.output.is_closed()
+    }
+}
+
+/// The response side of a request, for application threads. Dropping it
+/// ends the request (END_REQUEST).
+pub struct Response {
+    sink: Box<dyn OutputSink>,
+}
+
+impl Response {
+    pub fn new(sink: impl OutputSink + 'static) -> Self {
+        Self { sink: Box::new(sink) }
     }
 
     pub fn stdout(&self, data: impl Into<Bytes>) -> Result<(), Disconnected> {
@@ -40,13 +75,18 @@ impl Response {
 
     /// True once the web server aborted the request or disconnected.
     pub fn is_aborted(&self) -> bool {
-        self.aborted.load(Ordering::Acquire) || self.output.is_closed()
+        self.sink.is_aborted()
+    }
+
+    /// See [`OutputSink::last_follows`].
+    pub fn last_follows(&self) {
+        self.sink.last_follows();
     }
 
     fn send(&self, output: Output) -> Result<(), Disconnected> {
         if self.is_aborted() {
             return Err(Disconnected);
         }
-        self.output.blocking_send(output).map_err(|_| Disconnected)
+        self.sink.send(output)
     }
 }

@@ -3,6 +3,8 @@
 //! the application pool.
 
 mod connection;
+#[cfg(unix)]
+pub mod direct;
 
 use crate::pool::Pool;
 use crate::shutdown::Shutdown;

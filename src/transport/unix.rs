@@ -36,6 +36,14 @@ impl Transport for IisChannel {
     }
 }
 
+impl IisChannel {
+    /// The unix socket IIS (the emulator) connected us with, for the
+    /// direct server; `None` for a TCP channel.
+    pub fn take_unix(&mut self) -> Option<std::os::unix::net::UnixStream> {
+        self.stream.take()
+    }
+}
+
 /// What stdin turned out to be.
 pub enum Detected {
     Iis(IisChannel),

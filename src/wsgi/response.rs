@@ -88,8 +88,22 @@ fn stream(
     start: &Bound<'_, StartResponse>,
     response: &Response,
 ) -> Result<(), Failure> {
-    for chunk in result.try_iter()? {
+    // A list or tuple says how many chunks come: the last one can travel
+    // with the end of the request.
+    let known_len = if result.is_instance_of::<pyo3::types::PyList>() || result.is_instance_of::<pyo3::types::PyTuple>()
+    {
+        result.len().ok()
+    } else {
+        None
+    };
+    if known_len.is_some_and(|n| n <= 1) {
+        response.last_follows();
+    }
+    for (index, chunk) in result.try_iter()?.enumerate() {
         let chunk = chunk?;
+        if known_len.is_some_and(|n| n > 1 && index == n - 1) {
+            response.last_follows();
+        }
         let bytes = chunk.cast::<PyBytes>().map_err(|_| {
             let type_name = chunk.get_type().qualname().map(|n| n.to_string()).unwrap_or_default();
             pyo3::exceptions::PyTypeError::new_err(format!("the app yielded a {type_name}, but WSGI bodies are bytes"))

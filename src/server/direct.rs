@@ -1,0 +1,258 @@
+//! IIS mode on Unix, served on the thread that reads the connection.
+//!
+//! IIS (and the emulator) send one request at a time on one connection, so
+//! the async server's hand-offs buy nothing there and cost a thread wake-up
+//! each (tens of microseconds across cores): socket → connection task →
+//! application thread → connection task → socket. Here the application
+//! thread reads the socket itself, runs the app, and writes the response
+//! itself, a complete short response in one write. The FastCGI state
+//! machine is the same sans-IO `ServerConnection`.
+
+use crate::app::App;
+use crate::request::{ChunkSource, Disconnected, Output, OutputSink, Request};
+use crate::shutdown::Shutdown;
+use bytes::Bytes;
+use iiswsgi_proto::fastcgi::{Event, Limits, ServerConnection};
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+const READ_BUFFER: usize = 64 * 1024;
+/// How often a wait for the next request looks at the shutdown flag.
+const SHUTDOWN_POLL_MS: i32 = 200;
+
+/// The connection, shared by the loop, the body and the response.
+struct Link {
+    stream: UnixStream,
+    conn: ServerConnection,
+    buf: Vec<u8>,
+    peer_closed: bool,
+    /// A write failed: the web server is gone.
+    broken: bool,
+    limits: Limits,
+}
+
+impl Link {
+    /// Waits up to `timeout_ms` (-1: forever) for bytes, then reads them.
+    /// False when nothing came in time.
+    fn fill(&mut self, timeout_ms: i32) -> bool {
+        if self.peer_closed {
+            return false;
+        }
+        let mut poll = libc::pollfd { fd: self.stream.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd for the duration of the call.
+        let ready = unsafe { libc::poll(&mut poll, 1, timeout_ms) };
+        if ready == 0 {
+            return false;
+        }
+        match self.stream.read(&mut self.buf) {
+            Ok(0) | Err(_) => {
+                self.peer_closed = true;
+                false
+            }
+            Ok(n) => {
+                self.conn.receive(&self.buf[..n]);
+                true
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.conn.has_output() {
+            let bytes = self.conn.take_output();
+            if !self.broken && self.stream.write_all(&bytes).is_err() {
+                tracing::info!("the web server closed the connection; abandoning the response");
+                self.broken = true;
+            }
+        }
+    }
+
+    /// Answers what needs no application: params too large.
+    fn on_stray(&mut self, event: Event) {
+        if let Event::ParamsTooLarge { request_id } = event {
+            let limit = self.limits.max_params_len;
+            tracing::warn!("request {request_id}: FastCGI params exceed {limit} bytes; answering 431");
+            let page = format!(
+                "Status: 431 Request Header Fields Too Large\r\nContent-Type: text/plain\r\n\r\n\
+                 The request's headers and server variables exceed {limit} bytes.\n"
+            );
+            self.conn.write_stdout(request_id, page.as_bytes());
+            self.conn.end_request(request_id, 0);
+        }
+    }
+}
+
+type Shared = Arc<Mutex<Link>>;
+
+fn lock(link: &Shared) -> MutexGuard<'_, Link> {
+    link.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The state of the request being served.
+struct Current {
+    request_id: u16,
+    body_done: AtomicBool,
+    aborted: AtomicBool,
+    hold: AtomicBool,
+}
+
+impl Current {
+    /// Applies an event that arrived while the app runs.
+    fn on_event(&self, event: Event, link: &mut Link) -> Option<Bytes> {
+        match event {
+            Event::Stdin { request_id, data } if request_id == self.request_id => return Some(Bytes::from(data)),
+            Event::StdinEnd { request_id } if request_id == self.request_id => {
+                self.body_done.store(true, Ordering::Release)
+            }
+            Event::Abort { request_id } if request_id == self.request_id => {
+                tracing::info!("the web server aborted request {request_id}");
+                self.aborted.store(true, Ordering::Release);
+                self.body_done.store(true, Ordering::Release);
+            }
+            other => link.on_stray(other),
+        }
+        None
+    }
+}
+
+struct DirectBody {
+    link: Shared,
+    current: Arc<Current>,
+}
+
+impl ChunkSource for DirectBody {
+    fn next_chunk(&mut self) -> Option<Bytes> {
+        let mut link = lock(&self.link);
+        loop {
+            while let Ok(Some(event)) = link.conn.poll_event() {
+                if let Some(data) = self.current.on_event(event, &mut link) {
+                    return Some(data);
+                }
+            }
+            if self.current.body_done.load(Ordering::Acquire) {
+                return None;
+            }
+            // Replies (GET_VALUES, refusals) go out before we wait.
+            link.flush();
+            if !link.fill(-1) {
+                // The web server hung up before the whole body came.
+                self.current.aborted.store(true, Ordering::Release);
+                return None;
+            }
+        }
+    }
+}
+
+struct DirectResponse {
+    link: Shared,
+    current: Arc<Current>,
+}
+
+impl DirectResponse {
+    /// Notices an ABORT that arrived while the app was producing output.
+    fn look_for_abort(&self, link: &mut Link) {
+        while link.fill(0) {
+            while let Ok(Some(event)) = link.conn.poll_event() {
+                // Body chunks the app did not read are dropped.
+                let _ = self.current.on_event(event, link);
+            }
+        }
+    }
+}
+
+impl OutputSink for DirectResponse {
+    fn send(&self, output: Output) -> Result<(), Disconnected> {
+        let mut link = lock(&self.link);
+        match output {
+            Output::Stdout(data) => link.conn.write_stdout(self.current.request_id, &data),
+            Output::Stderr(data) => link.conn.write_stderr(self.current.request_id, &data),
+        }
+        let pending = link.conn.has_output();
+        if self.current.hold.load(Ordering::Acquire) && pending {
+            return Ok(());
+        }
+        self.look_for_abort(&mut link);
+        if pending {
+            let bytes = link.conn.take_output();
+            if link.stream.write_all(&bytes).is_err() {
+                link.broken = true;
+            }
+        }
+        if link.broken || self.current.aborted.load(Ordering::Acquire) {
+            return Err(Disconnected);
+        }
+        Ok(())
+    }
+
+    fn is_aborted(&self) -> bool {
+        self.current.aborted.load(Ordering::Acquire) || lock(&self.link).broken
+    }
+
+    fn last_follows(&self) {
+        self.current.hold.store(true, Ordering::Release);
+    }
+}
+
+impl Drop for DirectResponse {
+    fn drop(&mut self) {
+        let mut link = lock(&self.link);
+        link.conn.end_request(self.current.request_id, 0);
+        link.flush();
+    }
+}
+
+/// The next request, waiting for it (without the interpreter) as long as
+/// the connection lives and no shutdown was asked for.
+fn next_request(link: &Shared, shutdown: &Shutdown) -> Option<Request> {
+    let mut guard = lock(link);
+    loop {
+        loop {
+            match guard.conn.poll_event() {
+                Ok(Some(Event::Request { request_id, params, .. })) => {
+                    let current = Arc::new(Current {
+                        request_id,
+                        body_done: AtomicBool::new(false),
+                        aborted: AtomicBool::new(false),
+                        hold: AtomicBool::new(false),
+                    });
+                    let body = DirectBody { link: link.clone(), current: current.clone() };
+                    let response = DirectResponse { link: link.clone(), current };
+                    return Some(Request {
+                        params,
+                        body: crate::request::Body::new(body),
+                        response: crate::request::Response::new(response),
+                    });
+                }
+                // Leftovers of the previous request and management records.
+                Ok(Some(other)) => guard.on_stray(other),
+                Ok(None) => break,
+                Err(err) => {
+                    tracing::warn!("closing FastCGI connection: malformed record from the web server: {err}");
+                    return None;
+                }
+            }
+        }
+        guard.flush();
+        if guard.conn.wants_close() || guard.peer_closed || guard.broken || shutdown.is_triggered() {
+            return None;
+        }
+        guard.fill(SHUTDOWN_POLL_MS);
+    }
+}
+
+/// Serves the connection until IIS closes it or shutdown is asked for.
+pub fn run(stream: UnixStream, app: Arc<dyn App>, limits: Limits, shutdown: Shutdown) {
+    let link: Shared = Arc::new(Mutex::new(Link {
+        stream,
+        conn: ServerConnection::new(limits),
+        buf: vec![0u8; READ_BUFFER],
+        peer_closed: false,
+        broken: false,
+        limits,
+    }));
+    app.run_thread(&mut || next_request(&link, &shutdown));
+    let guard = lock(&link);
+    let _ = guard.stream.shutdown(std::net::Shutdown::Both);
+}
