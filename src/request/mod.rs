@@ -28,7 +28,11 @@ impl Request {
 /// Decodes bytes as ISO-8859-1, which maps every byte to one char: the
 /// "native string" rule of PEP 3333.
 pub fn latin1(bytes: &[u8]) -> String {
-    bytes.iter().map(|&b| char::from(b)).collect()
+    match std::str::from_utf8(bytes) {
+        // ASCII, by far the common case, is the same text in both.
+        Ok(text) if text.is_ascii() => text.to_string(),
+        _ => bytes.iter().map(|&b| char::from(b)).collect(),
+    }
 }
 
 /// Where the request's parts come from: the server side of the channels.

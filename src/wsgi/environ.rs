@@ -6,7 +6,7 @@ use super::input::Input;
 use super::log_writer::LogWriter;
 use crate::request::{latin1, Body, Params};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::{PyBytes, PyDict, PyString};
 
 /// wfastcgi keeps the raw bytes of these under a second key.
 const RAW_KEYS: [(&[u8], &str); 4] = [
@@ -19,7 +19,14 @@ const RAW_KEYS: [(&[u8], &str); 4] = [
 /// The constant part of every environ, built once at start-up.
 pub struct Template {
     base: Py<PyDict>,
+    /// Environ keys made once: a Python str caches its hash, so a reused
+    /// key costs no allocation and no hashing per request.
+    keys: std::sync::Mutex<std::collections::HashMap<Vec<u8>, Py<PyString>>>,
 }
+
+/// Distinct keys cached at most; the rest (unusual headers) are made per
+/// request, so hostile header names cannot grow the cache.
+const MAX_CACHED_KEYS: usize = 512;
 
 /// How SCRIPT_NAME and PATH_INFO are derived; known once the app's
 /// settings (web.config included) are in the environment.
@@ -69,7 +76,7 @@ impl Template {
         base.set_item("wsgi.input_terminated", true)?;
         base.set_item("wsgi.errors", Py::new(py, LogWriter::new("wsgi.errors"))?)?;
         base.set_item("wsgi.file_wrapper", py.get_type::<FileWrapper>())?;
-        Ok(Self { base: base.unbind() })
+        Ok(Self { base: base.unbind(), keys: std::sync::Mutex::new(std::collections::HashMap::new()) })
     }
 
     pub fn build<'py>(
@@ -81,14 +88,25 @@ impl Template {
     ) -> PyResult<Bound<'py, PyDict>> {
         let environ = self.base.bind(py).copy()?;
         let mut known = Known::default();
+        let mut keys = self.keys.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         for (name, value) in params.iter() {
             let text = latin1(value);
             known.note(name, value, &text);
             if let Some((_, raw_key)) = RAW_KEYS.iter().find(|(n, _)| *n == name) {
                 environ.set_item(*raw_key, PyBytes::new(py, value))?;
             }
-            environ.set_item(latin1(name), text)?;
+            match keys.get(name) {
+                Some(key) => environ.set_item(key.bind(py), text)?,
+                None => {
+                    let key = PyString::new(py, &latin1(name));
+                    if keys.len() < MAX_CACHED_KEYS {
+                        keys.insert(name.to_vec(), key.clone().unbind());
+                    }
+                    environ.set_item(key, text)?;
+                }
+            }
         }
+        drop(keys);
         let (script_name, path_info) = rules.paths(known.script_name, known.path_info, known.original_url);
         for (key, raw_key, value) in
             [("SCRIPT_NAME", "wsgi.script_name", script_name), ("PATH_INFO", "wsgi.path_info", path_info)]
