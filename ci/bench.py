@@ -90,7 +90,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_http(url, timeout=30):
+def wait_http(url, timeout=30, interval=0.02):
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
@@ -98,7 +98,7 @@ def wait_http(url, timeout=30):
                 if response.status == 200:
                     return
         except Exception:
-            time.sleep(0.02)
+            time.sleep(interval)
     raise RuntimeError('no answer from ' + url)
 
 
@@ -259,6 +259,9 @@ http {{
     access_log off;
     client_body_temp_path {dir}/body;
     client_max_body_size 0;
+    client_body_buffer_size 1m;
+    fastcgi_buffer_size 64k;
+    fastcgi_buffers 16 64k;
     upstream app {{ server unix:{sock}; keepalive 32; }}
     server {{
         listen 127.0.0.1:{port};
@@ -398,7 +401,7 @@ def scenario_c():
         # One process serving both: a tiny router app.
         write(os.path.join(folder, 'router.py'), 'import bench_app\n'
               'def application(environ, start_response):\n'
-              '    name = environ["PATH_INFO"].strip("/")\n'
+              '    name = environ["PATH_INFO"].strip("/") or "hello"\n'
               '    return getattr(bench_app, name)(environ, start_response)\n')
         backend = Process([IISWSGI, 'serve', '--chdir', folder, 'router:application', '--bind', 'unix:' + nginx.sock, '-q'])
         wait_socket(nginx.sock)
@@ -425,7 +428,7 @@ def scenario_d():
         process = Process([IISWSGI, 'emulate', '--site', folder, '--listen', '127.0.0.1:%d' % port,
                            '--access-log', os.devnull])
         try:
-            wait_http('http://127.0.0.1:%d/' % port)
+            wait_http('http://127.0.0.1:%d/' % port, interval=0.001)
             return time.perf_counter() - start
         finally:
             process.stop()

@@ -180,10 +180,15 @@ fn on_event(event: Event, conn: &mut ServerConnection, current: &mut Option<Curr
     }
 }
 
+/// Most outputs gathered into one write. A fast producer refills the
+/// channel as it is drained, so without a bound the drain would never end
+/// and the whole response would pile up here.
+const OUTPUTS_PER_WRITE: usize = 8;
+
 fn on_output(output: Option<Output>, conn: &mut ServerConnection, current: &mut Option<Current>, broken: bool) {
     let Some(c) = current.as_mut() else { return };
     let mut next = output;
-    loop {
+    for remaining in (0..OUTPUTS_PER_WRITE).rev() {
         match next {
             // The app dropped its Response: the request is over.
             None => {
@@ -196,6 +201,9 @@ fn on_output(output: Option<Output>, conn: &mut ServerConnection, current: &mut 
             Some(_) if broken || c.aborted.load(Ordering::Acquire) => {}
             Some(Output::Stdout(data)) => conn.write_stdout(c.request_id, &data),
             Some(Output::Stderr(data)) => conn.write_stderr(c.request_id, &data),
+        }
+        if remaining == 0 {
+            return;
         }
         // Take whatever else is ready so it goes out in one write.
         next = match c.output.try_recv() {

@@ -198,3 +198,12 @@ def lenient_headers(environ, start_response):
     """wfastcgi accepts headers as any iterable of pairs."""
     start_response('200', ((name, value) for name, value in (('Content-Type', 'text/plain'), ('X-Lenient', 'yes'))))
     return [b'lenient']
+
+
+HUGE_CHUNK = b'y' * 65536
+
+
+def huge_download(environ, start_response):
+    """256 MiB yielded as fast as Python can: the gateway must not gather it."""
+    start_response('200 OK', [('Content-Type', 'application/octet-stream')])
+    return (HUGE_CHUNK for _ in range(4096))

@@ -262,6 +262,24 @@ fn a_1_gib_upload_is_never_held_in_memory() {
 }
 
 #[test]
+fn a_fast_256_mib_download_is_never_gathered_in_memory() {
+    let server = bound(&["apps:huge_download"]);
+    let pid = server.process.0.id();
+    let before = peak_rss_kib(pid);
+    let mut stream = server.connect();
+    stream.write_all(&encode_request(1, false, &params("GET", "/", 0), b"")).unwrap();
+    // Read slowly at first so the app runs ahead of the socket.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let reply = read_reply(&mut stream, 1);
+    assert_eq!(reply.body().len(), 256 << 20);
+    let after = peak_rss_kib(pid);
+    eprintln!("gateway peak RSS: {before} KiB before, {after} KiB after a 256 MiB download");
+    // About 8 chunks of 64 KiB may be in flight; gathering the response
+    // once grew it by over 30 MiB here.
+    assert!(after - before < 16 * 1024, "peak RSS grew by {} KiB", after - before);
+}
+
+#[test]
 fn headers_may_be_any_iterable_of_pairs_and_status_a_bare_code() {
     let server = bound(&["apps:lenient_headers"]);
     let reply = server.request("GET", "/", b"");
