@@ -148,10 +148,16 @@ async fn talk(
     let encoded = name_value::encode(params.iter().map(|(k, v)| (k.as_bytes(), v.as_slice())));
     encoder::stream(RecordType::Params, REQUEST_ID, &encoded, &mut head);
     encoder::end_stream(RecordType::Params, REQUEST_ID, &mut head);
+    // As IIS does for a request without a body: PARAMS, the empty PARAMS
+    // and the empty STDIN back to back, in one write.
+    let bodiless = http_body::Body::is_end_stream(&body);
+    if bodiless {
+        encoder::end_stream(RecordType::Stdin, REQUEST_ID, &mut head);
+    }
     let upload = async move {
         let mut writer = writer;
         writer.write_all(&head).await?;
-        let complete = send_body(body, &mut writer, &touch).await?;
+        let complete = if bodiless { true } else { send_body(body, &mut writer, &touch).await? };
         Ok::<_, std::io::Error>((writer, complete))
     };
     tokio::pin!(upload);
