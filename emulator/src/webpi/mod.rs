@@ -4,9 +4,9 @@
 //! appcmd standing in for IIS's.
 
 mod deploy;
-mod feed;
+pub mod feed;
 mod fetch;
-mod parameters;
+pub mod parameters;
 
 use sha1::Digest as _;
 use std::path::PathBuf;

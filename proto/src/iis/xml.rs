@@ -250,6 +250,20 @@ pub struct Document {
 
 impl Document {
     pub fn parse(text: &str) -> Result<Self, XmlError> {
+        // quick-xml skips a byte-order mark without counting it in its
+        // positions, which would shift every verbatim slice: take it off
+        // here and keep it as the document's first node.
+        match text.strip_prefix('\u{feff}') {
+            Some(rest) => {
+                let mut document = Self::parse_body(rest)?;
+                document.nodes.insert(0, Node::Verbatim("\u{feff}".to_string()));
+                Ok(document)
+            }
+            None => Self::parse_body(text),
+        }
+    }
+
+    fn parse_body(text: &str) -> Result<Self, XmlError> {
         let mut reader = Reader::from_str(text);
         reader.config_mut().check_end_names = true;
         let mut stack: Vec<Element> = Vec::new();
@@ -259,7 +273,11 @@ impl Document {
             let line = line_of(text, start);
             let event = reader.read_event().map_err(|e| XmlError::new(line, e.to_string()))?;
             let end = reader.buffer_position();
-            let raw = || text[to_usize(start)..to_usize(end)].to_string();
+            let raw = || {
+                text.get(to_usize(start)..to_usize(end))
+                    .map(str::to_string)
+                    .ok_or_else(|| XmlError::new(line, "the reader lost its place in the text"))
+            };
             let siblings = stack.last().map_or(&top, |parent| &parent.children);
             let indent = match siblings.last() {
                 Some(Node::Verbatim(text)) if text.trim().is_empty() && text.contains('\n') => {
@@ -281,7 +299,7 @@ impl Document {
                 },
                 Event::DocType(_) => return Err(XmlError::new(line, "a DTD is not allowed in IIS configuration")),
                 Event::Eof => break,
-                _ => Node::Verbatim(raw()),
+                _ => Node::Verbatim(raw()?),
             };
             match stack.last_mut() {
                 Some(parent) => parent.children.push(node),
@@ -382,6 +400,17 @@ mod tests {
         root.descendant_or_insert(&["a", "b", "f"]);
         assert!(doc.to_xml().contains("<b>\n            <f />\n        </b>"), "{}", doc.to_xml());
         assert!(!doc.to_xml().contains("<c>"));
+    }
+
+    #[test]
+    fn a_byte_order_mark_survives_and_shifts_nothing() {
+        // Found by fuzzing (iis_config, msdeploy_manifest, webpi_inputs).
+        let text = "\u{feff}<?xml version=\"1.0\"?>\n<configuration>\n  <a x=\"1\" />\n</configuration>\n";
+        let doc = Document::parse(text).unwrap();
+        assert_eq!(doc.to_xml(), text);
+        assert_eq!(doc.root().unwrap().child("a").unwrap().line, 3);
+        let crash = "\u{feff}a<a</=\"0x0\" <?xml version\"\"\"\">\n<m>";
+        assert!(Document::parse(crash).is_err());
     }
 
     #[test]
