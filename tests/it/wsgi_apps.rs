@@ -8,14 +8,15 @@ use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-struct Bound {
-    process: Guard,
+/// `iiswsgi serve ARGS --bind unix:…`, stopped when dropped.
+pub struct Bound {
+    pub process: Guard,
     _dir: tempfile::TempDir,
-    socket: std::path::PathBuf,
-    log: std::path::PathBuf,
+    pub socket: std::path::PathBuf,
+    pub log: std::path::PathBuf,
 }
 
-fn bound(args: &[&str]) -> Bound {
+pub fn bound(args: &[&str]) -> Bound {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("fcgi.sock");
     let log = dir.path().join("iiswsgi.log");
@@ -24,20 +25,20 @@ fn bound(args: &[&str]) -> Bound {
 }
 
 impl Bound {
-    fn connect(&self) -> UnixStream {
+    pub fn connect(&self) -> UnixStream {
         let stream = UnixStream::connect(&self.socket).unwrap();
         stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
         stream
     }
 
-    fn request(&self, method: &str, path: &str, body: &[u8]) -> Reply {
+    pub fn request(&self, method: &str, path: &str, body: &[u8]) -> Reply {
         let mut stream = self.connect();
         stream.write_all(&encode_request(1, false, &params(method, path, body.len()), body)).unwrap();
         read_reply(&mut stream, 1)
     }
 }
 
-fn params(method: &str, path: &str, body_len: usize) -> Vec<(String, String)> {
+pub fn params(method: &str, path: &str, body_len: usize) -> Vec<(String, String)> {
     let (path, query) = path.split_once('?').unwrap_or((path, ""));
     owned(&[
         ("REQUEST_METHOD", method),
@@ -220,7 +221,7 @@ fn fcgi_web_server_addrs_refuses_other_peers() {
 }
 
 /// Peak resident memory of a process, from /proc (VmHWM, in KiB).
-fn peak_rss_kib(pid: u32) -> u64 {
+pub fn peak_rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM in /proc status");
     line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).expect("a number")

@@ -1,0 +1,128 @@
+//! Faults, load and secure defaults (issue 7): bounded in time, real
+//! processes, figures printed with --nocapture.
+
+use crate::support::fcgi_client::{encode_request, read_reply};
+use crate::support::{bin, serve_tcp};
+use crate::wsgi_apps::{bound, params};
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+fn status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with(field)).unwrap_or_else(|| panic!("{field} in /proc status"));
+    line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).expect("a number")
+}
+
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0)
+}
+
+#[test]
+fn a_malformed_record_at_every_byte_position_closes_only_that_connection() {
+    let server = bound(&["apps:hello"]);
+    let valid = encode_request(1, false, &params("GET", "/", 0), b"");
+    let started = Instant::now();
+    for position in 0..valid.len() {
+        let mut corrupted = valid.clone();
+        corrupted[position] ^= 0xff;
+        let mut stream = server.connect();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        stream.write_all(&corrupted).unwrap();
+        // Nothing more comes: the gateway answers, refuses or closes.
+        stream.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut sink = Vec::new();
+        let ended = stream.read_to_end(&mut sink);
+        assert!(
+            ended.is_ok() || ended.as_ref().is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
+            "position {position}: {ended:?}"
+        );
+        let reply = server.request("GET", "/", b"");
+        assert_eq!(reply.body(), b"Hello, world!", "position {position}: the next connection is served");
+    }
+    assert!(server.process.0.id() > 0);
+    eprintln!("{} corrupted streams in {:?}; the gateway served after each", valid.len(), started.elapsed());
+}
+
+#[test]
+fn a_hundred_thousand_requests_keep_memory_flat() {
+    let server = bound(&["apps:hello"]);
+    let pid = server.process.0.id();
+    let mut stream = server.connect();
+    let request = encode_request(1, true, &params("GET", "/", 0), b"");
+    let mut send = |count: usize| {
+        for _ in 0..count {
+            stream.write_all(&request).unwrap();
+            assert_eq!(read_reply(&mut stream, 1).body(), b"Hello, world!");
+        }
+    };
+    send(10_000);
+    let warm = status_kib(pid, "VmRSS:");
+    let started = Instant::now();
+    send(100_000);
+    let after = status_kib(pid, "VmRSS:");
+    eprintln!(
+        "100,000 requests on one connection in {:?}; RSS {warm} KiB after warm-up, {after} KiB after",
+        started.elapsed()
+    );
+    assert!(after * 100 <= warm * 105, "RSS grew from {warm} to {after} KiB");
+}
+
+#[test]
+fn two_thousand_concurrent_connections_are_served_without_leaking_descriptors() {
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let (port, server) = serve_tcp(&["apps:hello"], &[], log.path());
+    let pid = server.0.id();
+    let request = encode_request(1, false, &params("GET", "/", 0), b"");
+    // One request first, so the app and its threads exist before counting.
+    let mut first = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    first.write_all(&request).unwrap();
+    read_reply(&mut first, 1);
+    drop(first);
+    std::thread::sleep(Duration::from_millis(200));
+    let before = open_fds(pid);
+    let mut connections = Vec::new();
+    let mut refused = 0;
+    for _ in 0..2000 {
+        match std::net::TcpStream::connect(("127.0.0.1", port)) {
+            Ok(mut stream) => {
+                stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+                if stream.write_all(&request).is_ok() {
+                    connections.push(stream);
+                } else {
+                    refused += 1;
+                }
+            }
+            Err(_) => refused += 1,
+        }
+    }
+    let mut answered = 0;
+    for mut stream in connections {
+        let mut raw = Vec::new();
+        match stream.read_to_end(&mut raw) {
+            Ok(_) if raw.windows(13).any(|w| w == b"Hello, world!") => answered += 1,
+            // Closed without an answer: a clean refusal.
+            Ok(_) | Err(_) => refused += 1,
+        }
+    }
+    eprintln!("2,000 connections: {answered} answered, {refused} refused");
+    assert_eq!(answered + refused, 2000);
+    assert!(answered >= 1024, "at least --max-conns connections are served: {answered}");
+    crate::support::wait_until("the gateway to close every connection", || open_fds(pid) <= before);
+    eprintln!("gateway descriptors: {before} before, {} after", open_fds(pid));
+}
+
+#[test]
+fn unix_sockets_are_owner_only_unless_told_otherwise() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = bound(&["apps:hello"]);
+    assert_eq!(std::fs::metadata(&server.socket).unwrap().permissions().mode() & 0o777, 0o600);
+    let relaxed = bound(&["apps:hello", "--socket-mode", "660"]);
+    assert_eq!(std::fs::metadata(&relaxed.socket).unwrap().permissions().mode() & 0o777, 0o660);
+}
+
+#[test]
+fn the_emulator_listens_on_loopback_unless_told_otherwise() {
+    let help = std::process::Command::new(bin()).args(["emulate", "--help"]).output().unwrap();
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(text.contains("[default: 127.0.0.1:8080]"), "{text}");
+}
