@@ -20,13 +20,16 @@ use std::time::Instant;
 
 pub struct State {
     pub site: Site,
+    /// How long a client may take to send a request's headers (IIS's
+    /// `headerWaitTimeout`): a slow-loris client is cut off after it.
+    pub header_timeout: std::time::Duration,
     pools: Mutex<HashMap<String, Arc<Pool>>>,
     log: AccessLog,
 }
 
 impl State {
-    pub fn new(site: Site, log: AccessLog) -> Self {
-        Self { site, pools: Mutex::new(HashMap::new()), log }
+    pub fn new(site: Site, log: AccessLog, header_timeout: std::time::Duration) -> Self {
+        Self { site, header_timeout, pools: Mutex::new(HashMap::new()), log }
     }
 
     fn pool_for(&self, app: &iiswsgi_proto::iis::FastCgiApplication) -> Arc<Pool> {
@@ -64,6 +67,7 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let local = stream.local_addr().unwrap_or(remote);
+        let header_timeout = state.header_timeout;
         let state = state.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
@@ -71,9 +75,9 @@ pub async fn serve(
                 async move { Ok::<_, Infallible>(handle(state, request, remote, local).await) }
             });
             let io = hyper_util::rt::TokioIo::new(stream);
-            if let Err(err) =
-                hyper::server::conn::http1::Builder::new().keep_alive(true).serve_connection(io, service).await
-            {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder.keep_alive(true).timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(header_timeout);
+            if let Err(err) = builder.serve_connection(io, service).await {
                 tracing::debug!("connection from {remote}: {err}");
             }
         });

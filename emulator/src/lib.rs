@@ -47,6 +47,8 @@ pub struct Options {
     pub gateway: PathBuf,
     /// Access log file; `None` writes it to stdout.
     pub access_log: Option<PathBuf>,
+    /// How long a client may take to send its request headers.
+    pub header_timeout: std::time::Duration,
 }
 
 /// Loads the configuration (any error stops here, before listening), then
@@ -70,7 +72,7 @@ pub async fn run(options: Options, shutdown: impl std::future::Future<Output = (
         .map_err(|source| Error::Listen { addr: options.listen, source })?;
     let local = listener.local_addr().map_err(|source| Error::Listen { addr: options.listen, source })?;
     tracing::info!("site \"{}\" (id {}) listening on http://{local}/", site.name, site.id);
-    let state = Arc::new(http::State::new(site, log));
+    let state = Arc::new(http::State::new(site, log, options.header_timeout));
     http::serve(listener, state, shutdown).await;
     Ok(())
 }

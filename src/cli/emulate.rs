@@ -28,6 +28,10 @@ pub struct EmulateArgs {
     /// local debugging and tests, not for serving a network.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Seconds a client may take to send its request headers before the
+    /// connection is closed (IIS's `headerWaitTimeout`).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub header_timeout: u64,
     /// Write the W3C access log here instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub access_log: Option<PathBuf>,
@@ -113,7 +117,13 @@ pub fn run(args: EmulateArgs) -> anyhow::Result<()> {
         (None, None) => anyhow::bail!("either --site or --apphost is required"),
     };
     let gateway = std::env::current_exe().context("Cannot find the iiswsgi executable")?;
-    let options = iiswsgi_emulator::Options { source, listen: args.listen, gateway, access_log: args.access_log };
+    let options = iiswsgi_emulator::Options {
+        source,
+        listen: args.listen,
+        gateway,
+        access_log: args.access_log,
+        header_timeout: std::time::Duration::from_secs(args.header_timeout.max(1)),
+    };
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("Cannot start the async runtime")?;
     runtime.block_on(async {

@@ -133,6 +133,10 @@ pub fn candidates(xml: &str) -> Result<Vec<Candidate>, String> {
                 let physical = vdir.attr("physicalPath").unwrap_or("");
                 let expanded = iiswsgi_proto::iis::expand_percent_vars(physical, iiswsgi_proto::iis::from_env);
                 let dir = PathBuf::from(if cfg!(windows) { expanded } else { expanded.replace('\\', "/") });
+                if dir.components().any(|c| c == std::path::Component::ParentDir) {
+                    tracing::warn!("skipping {name}: its physicalPath {} climbs with `..`", dir.display());
+                    continue;
+                }
                 found.push(Candidate { name, dir });
             }
         }
@@ -162,6 +166,9 @@ mod tests {
 </appcmd>"#;
         let names: Vec<String> = candidates(xml).unwrap().into_iter().map(|c| c.name).collect();
         assert_eq!(names, ["Other/", "Default Web Site/Sample", "Default Web Site/"]);
+        let climbing = xml.replace("/srv/sample", "/srv/sample/../../etc");
+        let names: Vec<String> = candidates(&climbing).unwrap().into_iter().map(|c| c.name).collect();
+        assert_eq!(names, ["Other/", "Default Web Site/"], "a path with `..` is not followed");
         assert!(candidates("<nope/>").is_err());
     }
 }

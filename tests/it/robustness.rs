@@ -126,3 +126,59 @@ fn the_emulator_listens_on_loopback_unless_told_otherwise() {
     let text = String::from_utf8_lossy(&help.stdout);
     assert!(text.contains("[default: 127.0.0.1:8080]"), "{text}");
 }
+
+#[test]
+fn a_slow_loris_client_is_cut_off_and_others_are_served() {
+    use crate::emulate::{sites_dir, Emulator};
+    let emulator = Emulator::start(
+        &["--site".into(), sites_dir().join("hello").into(), "--header-timeout".into(), "1".into()],
+        &[],
+    );
+    let mut loris = std::net::TcpStream::connect(("127.0.0.1", emulator.port)).unwrap();
+    loris.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Slow: ").unwrap();
+    let started = Instant::now();
+    // Meanwhile another client is served.
+    assert_eq!(emulator.get("/").body, b"Hello, world!");
+    loris.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut rest = Vec::new();
+    let _ = loris.read_to_end(&mut rest);
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(5), "cut off after {waited:?}");
+    eprintln!("slow-loris connection closed after {waited:?}");
+}
+
+#[test]
+fn a_header_bomb_gets_an_error_and_the_emulator_keeps_serving() {
+    use crate::emulate::Emulator;
+    let emulator = Emulator::site("hello");
+    let mut bomb = std::net::TcpStream::connect(("127.0.0.1", emulator.port)).unwrap();
+    bomb.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut request = String::from("GET / HTTP/1.1\r\nHost: localhost\r\n");
+    for i in 0..2000 {
+        request.push_str(&format!("X-Bomb-{i}: {}\r\n", "b".repeat(100)));
+    }
+    request.push_str("\r\n");
+    let _ = bomb.write_all(request.as_bytes());
+    let mut answer = Vec::new();
+    let _ = bomb.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer);
+    assert!(answer.is_empty() || text.starts_with("HTTP/1.1 4"), "{text}");
+    assert_eq!(emulator.get("/").body, b"Hello, world!");
+}
+
+#[test]
+fn a_dtd_in_any_configuration_is_refused() {
+    let dtd =
+        "<!DOCTYPE configuration [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\n<configuration>&x;</configuration>\n";
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("web.config"), dtd).unwrap();
+    let stderr = crate::emulate::failing_start(&["--site".into(), site.path().into()]);
+    assert!(stderr.contains("a DTD is not allowed"), "{stderr}");
+    let apphost = site.path().join("applicationHost.config");
+    std::fs::write(&apphost, dtd).unwrap();
+    let stderr = crate::emulate::failing_start(&["--apphost".into(), apphost.clone().into()]);
+    assert!(stderr.contains("a DTD is not allowed"), "{stderr}");
+    let (code, out) = crate::emulate::appcmd::appcmd(&apphost, &["list", "site"]);
+    assert_eq!(code, 13);
+    assert!(out.contains("a DTD is not allowed") && !out.contains("root:"), "{out}");
+}
