@@ -28,6 +28,9 @@ const OBJECT_NULL_MULTIPLE: u8 = 0x0e;
 const ARRAY_SINGLE_STRING: u8 = 0x11;
 /// BinaryTypeEnum String, String, StringArray, StringArray.
 const MEMBER_TYPES: [u8; 4] = [1, 1, 6, 6];
+/// Most settings an options object may have. Real ones have one or two; a
+/// run of nulls could otherwise claim two billion items in five bytes.
+const MAX_ARRAY_LEN: usize = 65_536;
 
 /// A provider and its settings, as msdeploy passes them around.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,8 +221,8 @@ impl Reader<'_> {
             self.expect(ARRAY_SINGLE_STRING, "ArraySingleString")?;
             let id = self.i32()?;
             let length = self.i32()?;
-            if length < 0 {
-                return self.fail("negative array length");
+            if length < 0 || length as usize > MAX_ARRAY_LEN {
+                return self.fail(format!("array length {length} is not between 0 and {MAX_ARRAY_LEN}"));
             }
             arrays.push((id, self.array_items(length as usize)?));
         }
@@ -369,6 +372,34 @@ mod tests {
         bytes.extend_from_slice(&[ARRAY_SINGLE_STRING, 6, 0, 0, 0, 2, 0, 0, 0, OBJECT_NULL, OBJECT_NULL, MESSAGE_END]);
         let decoded = ProviderOptions::decode(&bytes).unwrap();
         assert_eq!(decoded.settings, [(String::new(), String::new()), ("p".to_string(), String::new())]);
+    }
+
+    #[test]
+    fn a_huge_null_run_is_refused_not_allocated() {
+        // Found by fuzzing (nrbf): an array of 2^31-1 items made of one
+        // ObjectNullMultiple record ran out of memory.
+        let mut bytes = ProviderOptions { provider_name: "p".into(), path: "x".into(), settings: vec![] }.encode();
+        let arrays_at = bytes.len() - 1 - 2 * 9;
+        bytes.truncate(arrays_at);
+        bytes.extend_from_slice(&[
+            ARRAY_SINGLE_STRING,
+            5,
+            0,
+            0,
+            0,
+            0xff,
+            0xff,
+            0xff,
+            0x7f,
+            OBJECT_NULL_MULTIPLE,
+            0xff,
+            0xff,
+            0xff,
+            0x7f,
+        ]);
+        bytes.extend_from_slice(&[ARRAY_SINGLE_STRING, 6, 0, 0, 0, 0, 0, 0, 0, MESSAGE_END]);
+        let err = ProviderOptions::decode(&bytes).unwrap_err();
+        assert!(err.message.contains("array length"), "{err}");
     }
 
     #[test]
