@@ -182,3 +182,22 @@ fn a_dtd_in_any_configuration_is_refused() {
     assert_eq!(code, 13);
     assert!(out.contains("a DTD is not allowed") && !out.contains("root:"), "{out}");
 }
+
+#[test]
+fn a_fastcgi_process_killed_mid_request_gives_500_and_is_replaced() {
+    use crate::emulate::{text, Emulator};
+    let emulator = Emulator::site("queue_full");
+    let port = emulator.port;
+    let first_pid = text(&emulator.get("/?seconds=0"));
+    let slow = std::thread::spawn(move || crate::support::http::request(port, "GET", "/?seconds=20", b""));
+    std::thread::sleep(Duration::from_millis(500));
+    let pid: i32 = first_pid.trim().parse().unwrap();
+    // SAFETY: kill(2) on the FastCGI process this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    let killed = slow.join().unwrap();
+    assert_eq!(killed.status, 500);
+    assert!(text(&killed).contains("The FastCGI process exited unexpectedly"), "{}", text(&killed));
+    let next = emulator.get("/?seconds=0");
+    assert_eq!(next.status, 200);
+    assert_ne!(text(&next), first_pid, "a new process serves the next request");
+}
