@@ -14,15 +14,20 @@ const MAX_DIRS_CHECKED: usize = 10_000;
 /// A parsed file and the (modified, length) it was parsed at.
 type Cached = (SystemTime, u64, Arc<WebConfig>);
 
+/// Which file (if any) a folder's web.config is, and the folder's
+/// modification time when that was found.
+type Located = (SystemTime, Option<PathBuf>);
+
 #[derive(Default)]
 pub struct WebConfigs {
     cache: Mutex<HashMap<PathBuf, Cached>>,
+    located: Mutex<HashMap<PathBuf, Located>>,
 }
 
 impl WebConfigs {
     /// The web.config in `dir`, if there is one.
     pub fn get(&self, dir: &Path) -> Result<Option<Arc<WebConfig>>, Error> {
-        let Some(path) = find(dir) else { return Ok(None) };
+        let Some(path) = self.locate(dir) else { return Ok(None) };
         let meta = std::fs::metadata(&path).map_err(|source| Error::Read { path: path.clone(), source })?;
         let stamp = (meta.modified().unwrap_or(SystemTime::UNIX_EPOCH), meta.len());
         let mut cache = self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -35,6 +40,22 @@ impl WebConfigs {
         let config = Arc::new(WebConfig::parse(&text).map_err(|source| Error::Config { path: path.clone(), source })?);
         cache.insert(path, (stamp.0, stamp.1, config.clone()));
         Ok(Some(config))
+    }
+
+    /// [`find`], rescanning a folder only when its modification time says
+    /// an entry was added, removed or renamed: requests call this for every
+    /// folder on their path, and a case-insensitive match reads the folder.
+    fn locate(&self, dir: &Path) -> Option<PathBuf> {
+        let Ok(modified) = std::fs::metadata(dir).and_then(|m| m.modified()) else { return find(dir) };
+        let mut located = self.located.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((stamp, path)) = located.get(dir) {
+            if *stamp == modified {
+                return path.clone();
+            }
+        }
+        let path = find(dir);
+        located.insert(dir.to_path_buf(), (modified, path.clone()));
+        path
     }
 }
 
