@@ -1,17 +1,44 @@
 use bytes::{Buf, Bytes};
 use std::io::{self, BufRead, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use tokio::sync::mpsc::Receiver;
 
 /// Where body chunks come from: a bounded channel fed by the async server,
 /// or the connection itself when the request is served on the thread that
-/// reads it (IIS mode on Unix). `None` ends the body.
+/// reads it (IIS mode on Unix). `Ok(None)` ends the body; an error means
+/// the web server aborted the request or hung up before sending all of it.
 pub trait ChunkSource: Send + Sync {
-    fn next_chunk(&mut self) -> Option<Bytes>;
+    fn next_chunk(&mut self) -> io::Result<Option<Bytes>>;
 }
 
-impl ChunkSource for Receiver<Bytes> {
-    fn next_chunk(&mut self) -> Option<Bytes> {
-        self.blocking_recv()
+/// The error a read gets once the body was cut off: an app must not take
+/// a truncated upload for a whole one.
+pub fn cut_off() -> io::Error {
+    io::Error::new(io::ErrorKind::ConnectionAborted, "the web server aborted the request before the whole body arrived")
+}
+
+/// The async server's body channel. It closes both when the body is
+/// complete and when the request is aborted; the request's abort flag,
+/// set before the channel closes, tells the two apart.
+pub struct ChannelSource {
+    chunks: Receiver<Bytes>,
+    aborted: Arc<AtomicBool>,
+}
+
+impl ChannelSource {
+    pub fn new(chunks: Receiver<Bytes>, aborted: Arc<AtomicBool>) -> Self {
+        Self { chunks, aborted }
+    }
+}
+
+impl ChunkSource for ChannelSource {
+    fn next_chunk(&mut self) -> io::Result<Option<Bytes>> {
+        match self.chunks.blocking_recv() {
+            Some(chunk) => Ok(Some(chunk)),
+            None if self.aborted.load(Ordering::Acquire) => Err(cut_off()),
+            None => Ok(None),
+        }
     }
 }
 
@@ -65,7 +92,7 @@ impl Body {
 impl BufRead for Body {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         while self.current.is_empty() && !self.finished {
-            match self.chunks.next_chunk() {
+            match self.chunks.next_chunk()? {
                 Some(chunk) => self.current = chunk,
                 None => self.finished = true,
             }
@@ -92,17 +119,17 @@ impl Read for Body {
 mod tests {
     use super::*;
 
-    fn body(chunks: &[&'static [u8]]) -> Body {
+    fn body(chunks: &[&'static [u8]], aborted: bool) -> Body {
         let (tx, rx) = tokio::sync::mpsc::channel(chunks.len().max(1));
         for chunk in chunks {
             tx.try_send(Bytes::from_static(chunk)).unwrap();
         }
-        Body::new(rx)
+        Body::new(ChannelSource::new(rx, Arc::new(AtomicBool::new(aborted))))
     }
 
     #[test]
     fn lines_span_chunks() {
-        let mut body = body(&[b"ab", b"c\nde", b"f"]);
+        let mut body = body(&[b"ab", b"c\nde", b"f"], false);
         let mut line = Vec::new();
         body.read_line_limited(usize::MAX, &mut line).unwrap();
         assert_eq!(line, b"abc\n");
@@ -113,5 +140,16 @@ mod tests {
         body.read_to_end(&mut rest).unwrap();
         assert_eq!(rest, b"f");
         assert!(body.is_finished());
+    }
+
+    #[test]
+    fn a_cut_off_body_is_an_error_after_what_did_arrive() {
+        let mut body = body(&[b"partial"], true);
+        let mut buf = [0u8; 7];
+        body.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"partial");
+        let err = body.read(&mut buf).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionAborted);
+        assert!(body.read(&mut buf).is_err(), "and stays one");
     }
 }

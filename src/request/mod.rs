@@ -7,7 +7,7 @@
 mod body;
 mod response;
 
-pub use body::{Body, ChunkSource};
+pub use body::{cut_off, Body, ChunkSource};
 pub use iiswsgi_proto::fastcgi::Params;
 pub use response::{Disconnected, Output, OutputSink, Response};
 
@@ -55,7 +55,8 @@ impl Request {
         let (output_tx, output_rx) = tokio::sync::mpsc::channel(OUTPUT_CHANNEL_CHUNKS);
         let aborted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let sink = response::ChannelSink::new(output_tx, aborted.clone());
-        let request = Request { params, body: Body::new(body_rx), response: Response::new(sink) };
+        let body = Body::new(body::ChannelSource::new(body_rx, aborted.clone()));
+        let request = Request { params, body, response: Response::new(sink) };
         (request, Channels { body: body_tx, output: output_rx, aborted })
     }
 }

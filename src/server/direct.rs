@@ -9,7 +9,7 @@
 //! machine is the same sans-IO `ServerConnection`.
 
 use crate::app::App;
-use crate::request::{ChunkSource, Disconnected, Output, OutputSink, Request};
+use crate::request::{cut_off, ChunkSource, Disconnected, Output, OutputSink, Request};
 use crate::shutdown::Shutdown;
 use bytes::Bytes;
 use iiswsgi_proto::fastcgi::{Event, Limits, ServerConnection};
@@ -123,23 +123,26 @@ struct DirectBody {
 }
 
 impl ChunkSource for DirectBody {
-    fn next_chunk(&mut self) -> Option<Bytes> {
+    fn next_chunk(&mut self) -> std::io::Result<Option<Bytes>> {
         let mut link = lock(&self.link);
         loop {
             while let Ok(Some(event)) = link.conn.poll_event() {
                 if let Some(data) = self.current.on_event(event, &mut link) {
-                    return Some(data);
+                    return Ok(Some(data));
                 }
             }
+            if self.current.aborted.load(Ordering::Acquire) {
+                return Err(cut_off());
+            }
             if self.current.body_done.load(Ordering::Acquire) {
-                return None;
+                return Ok(None);
             }
             // Replies (GET_VALUES, refusals) go out before we wait.
             link.flush();
             if !link.fill(-1) {
                 // The web server hung up before the whole body came.
                 self.current.aborted.store(true, Ordering::Release);
-                return None;
+                return Err(cut_off());
             }
         }
     }

@@ -55,6 +55,9 @@ pub fn find_package(project: &Project) -> Result<PathBuf, Error> {
     })
 }
 
+/// No real Manifest.xml comes near this; a larger one is a zip bomb.
+const MAX_MANIFEST: u64 = 16 * 1024 * 1024;
+
 /// The `<iisApp path>` of the Manifest.xml inside a package.
 pub fn package_iis_app(zip_path: &Path) -> Result<String, Error> {
     let invalid = |message: String| Error::Invalid { path: zip_path.to_path_buf(), message };
@@ -66,9 +69,13 @@ pub fn package_iis_app(zip_path: &Path) -> Result<String, Error> {
         .find(|n| n.eq_ignore_ascii_case("Manifest.xml"))
         .map(|n| n.into_owned())
         .ok_or_else(|| invalid("the package has no Manifest.xml".into()))?;
+    let entry = archive.by_name(&name).map_err(|e| invalid(e.to_string()))?;
     let mut text = String::new();
-    std::io::Read::read_to_string(&mut archive.by_name(&name).map_err(|e| invalid(e.to_string()))?, &mut text)
+    std::io::Read::read_to_string(&mut std::io::Read::take(entry, MAX_MANIFEST + 1), &mut text)
         .map_err(|e| invalid(e.to_string()))?;
+    if text.len() as u64 > MAX_MANIFEST {
+        return Err(invalid(format!("its Manifest.xml is over {MAX_MANIFEST} bytes")));
+    }
     let document = iiswsgi_proto::iis::Document::parse(&text)
         .map_err(|e| invalid(format!("Manifest.xml line {}: {}", e.line, e.message)))?;
     document
@@ -212,4 +219,22 @@ pub fn bdist_webpi(request: &BdistWebpi<'_>) -> Result<Written, Error> {
     let sums: String = packages.iter().map(|p| format!("{}  {}\n", p.sha256, p.file_name)).collect();
     crate::msdeploy::write_atomically(&dist.join("SHA256SUMS"), sums.as_bytes())?;
     Ok(Written { feed: feed_path, url, packages })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_oversized_manifest_is_refused_without_reading_it_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let zip_path = dir.path().join("bomb.zip");
+        let mut writer = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
+        let deflated = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        writer.start_file("Manifest.xml", deflated).unwrap();
+        std::io::Write::write_all(&mut writer, &vec![b' '; MAX_MANIFEST as usize + 1]).unwrap();
+        writer.finish().unwrap();
+        let err = package_iis_app(&zip_path).unwrap_err().to_string();
+        assert!(err.contains("bomb.zip") && err.contains("Manifest.xml is over"), "{err}");
+    }
 }

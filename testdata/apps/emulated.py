@@ -1,5 +1,6 @@
 """WSGI apps for the IIS emulator's tests: process identity, crashes,
-streaming with a gate, slow requests, stderr output and forms."""
+streaming with a gate, slow requests, stderr output, forms and clients
+that vanish."""
 import json
 import os
 import time
@@ -55,3 +56,45 @@ def form(environ, start_response):
     fields = urllib.parse.parse_qs(environ['wsgi.input'].read(length).decode())
     start_response('200 OK', [('Content-Type', 'text/plain')])
     return [' '.join('%s=%s' % (k, ','.join(v)) for k, v in sorted(fields.items())).encode()]
+
+
+def vanishing_client(environ, start_response):
+    """For clients that go away mid-request. POST reads the whole body and
+    answers `PID LENGTH` (a failed read is written to the file ?error=);
+    GET ?gate=G&closed=C streams a chunk, waits for
+    the file G, then streams until its iterable is closed, which creates
+    the file C; any other GET answers the pid."""
+    query = _query(environ)
+    if environ['REQUEST_METHOD'] == 'POST':
+        length = 0
+        while True:
+            try:
+                block = environ['wsgi.input'].read(65536)
+            except OSError as error:
+                with open(query['error'], 'w') as out:
+                    out.write(f'{type(error).__name__} after {length} bytes')
+                raise
+            if not block:
+                break
+            length += len(block)
+        start_response('200 OK', [('Content-Type', 'text/plain')])
+        return [f'{os.getpid()} {length}'.encode()]
+    if 'gate' in query:
+        start_response('200 OK', [('Content-Type', 'text/plain')])
+        return _stream_until_closed(query['gate'], query['closed'])
+    return pid(environ, start_response)
+
+
+def _stream_until_closed(gate, closed):
+    try:
+        yield b'first chunk\n'
+        deadline = time.time() + 30
+        while not os.path.exists(gate) and time.time() < deadline:
+            time.sleep(0.01)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            yield b'more\n'
+            time.sleep(0.01)
+    except GeneratorExit:
+        open(closed, 'w').close()
+        raise

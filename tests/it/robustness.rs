@@ -4,6 +4,7 @@
 use crate::support::fcgi_client::{encode_request, read_reply};
 use crate::support::{bin, serve_tcp};
 use crate::wsgi_apps::{bound, params};
+use iiswsgi::fastcgi::Record;
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
@@ -167,23 +168,6 @@ fn a_header_bomb_gets_an_error_and_the_emulator_keeps_serving() {
 }
 
 #[test]
-fn a_dtd_in_any_configuration_is_refused() {
-    let dtd =
-        "<!DOCTYPE configuration [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\n<configuration>&x;</configuration>\n";
-    let site = tempfile::tempdir().unwrap();
-    std::fs::write(site.path().join("web.config"), dtd).unwrap();
-    let stderr = crate::emulate::failing_start(&["--site".into(), site.path().into()]);
-    assert!(stderr.contains("a DTD is not allowed"), "{stderr}");
-    let apphost = site.path().join("applicationHost.config");
-    std::fs::write(&apphost, dtd).unwrap();
-    let stderr = crate::emulate::failing_start(&["--apphost".into(), apphost.clone().into()]);
-    assert!(stderr.contains("a DTD is not allowed"), "{stderr}");
-    let (code, out) = crate::emulate::appcmd::appcmd(&apphost, &["list", "site"]);
-    assert_eq!(code, 13);
-    assert!(out.contains("a DTD is not allowed") && !out.contains("root:"), "{out}");
-}
-
-#[test]
 fn a_fastcgi_process_killed_mid_request_gives_500_and_is_replaced() {
     use crate::emulate::{text, Emulator};
     let emulator = Emulator::site("queue_full");
@@ -200,4 +184,106 @@ fn a_fastcgi_process_killed_mid_request_gives_500_and_is_replaced() {
     let next = emulator.get("/?seconds=0");
     assert_eq!(next.status, 200);
     assert_ne!(text(&next), first_pid, "a new process serves the next request");
+}
+
+#[test]
+fn a_web_server_that_vanishes_mid_upload_frees_the_worker() {
+    let server = bound(&["apps:count_upload", "--threads", "1"]);
+    let mut stream = server.connect();
+    let announced = 64 << 20;
+    let mut partial = encode_request(1, true, &params("POST", "/", announced), &[]);
+    // Keep BEGIN and PARAMS, drop the empty STDIN, send 1 MiB of the body.
+    partial.truncate(partial.len() - 8);
+    for _ in 0..16 {
+        Record::Stdin { request_id: 1, content: vec![b'x'; 65_535] }.encode(&mut partial);
+    }
+    stream.write_all(&partial).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    drop(stream);
+    // With one thread, this is served only once the cut-off upload let go.
+    let reply = server.request("POST", "/", b"abc");
+    assert_eq!(reply.body_text(), format!("3 {}", 3 * u32::from(b'a') + 3));
+    // The app's read raised instead of passing off 1 MiB as the whole body.
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    assert!(log.contains("ConnectionAbortedError: the web server aborted the request before the whole body"), "{log}");
+}
+
+#[test]
+fn a_params_bomb_gets_431_in_bounded_memory_and_the_connection_goes_on() {
+    use iiswsgi::fastcgi::{name_value, Role, KEEP_CONN};
+    let server = bound(&["apps:hello"]);
+    let pid = server.process.0.id();
+    assert_eq!(server.request("GET", "/", b"").body(), b"Hello, world!");
+    let peak_before = status_kib(pid, "VmHWM:");
+    // 64 MiB of PARAMS, 64 times the default --max-params.
+    let pair = name_value::encode([(b"HTTP_X_BOMB".as_slice(), vec![b'x'; 65_000].as_slice())]);
+    let mut bomb = Vec::new();
+    Record::BeginRequest { request_id: 1, role: Role::Responder, flags: KEEP_CONN }.encode(&mut bomb);
+    for _ in 0..1024 {
+        Record::Params { request_id: 1, content: pair.clone() }.encode(&mut bomb);
+    }
+    Record::Params { request_id: 1, content: Vec::new() }.encode(&mut bomb);
+    Record::Stdin { request_id: 1, content: Vec::new() }.encode(&mut bomb);
+    // Then an ordinary request on the same connection.
+    bomb.extend(encode_request(1, true, &params("GET", "/", 0), b""));
+    let mut stream = server.connect();
+    let mut writer = stream.try_clone().unwrap();
+    let sent = bomb.len();
+    let writing = std::thread::spawn(move || writer.write_all(&bomb));
+    let refused = read_reply(&mut stream, 1);
+    assert_eq!(refused.status(), "431 Request Header Fields Too Large");
+    let next = read_reply(&mut stream, 1);
+    assert_eq!(next.body(), b"Hello, world!");
+    writing.join().unwrap().unwrap();
+    let peak_after = status_kib(pid, "VmHWM:");
+    eprintln!("a {sent}-byte PARAMS bomb: 431; peak RSS {peak_before} KiB before, {peak_after} KiB after");
+    assert!(peak_after < peak_before + 8 * 1024, "peak RSS grew from {peak_before} to {peak_after} KiB");
+}
+
+/// An emulated IIS with one FastCGI instance of `emulated.vanishing_client`.
+fn vanishing_client_site() -> (crate::emulate::Emulator, String) {
+    let emulator = crate::emulate::Emulator::site("vanishing_client");
+    let pid = crate::emulate::text(&emulator.get("/"));
+    (emulator, pid)
+}
+
+#[test]
+fn an_http_client_that_vanishes_mid_upload_leaves_the_process_serving() {
+    let (emulator, pid) = vanishing_client_site();
+    let files = tempfile::tempdir().unwrap();
+    let error = files.path().join("error");
+    let mut client = std::net::TcpStream::connect(("127.0.0.1", emulator.port)).unwrap();
+    let head =
+        format!("POST /?error={} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 67108864\r\n\r\n", error.display());
+    client.write_all(head.as_bytes()).unwrap();
+    client.write_all(&vec![b'x'; 1 << 20]).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    drop(client);
+    let next = crate::support::http::request(emulator.port, "POST", "/", b"abc");
+    assert_eq!(crate::emulate::text(&next), format!("{pid} 3"), "the same process, freed");
+    let seen = std::fs::read_to_string(&error).unwrap();
+    assert!(seen.starts_with("ConnectionAbortedError after "), "the app's read raised: {seen}");
+    eprintln!("mid-upload disconnect: the app saw {seen}");
+}
+
+#[test]
+fn an_http_client_that_vanishes_mid_download_gets_the_iterable_closed() {
+    let (emulator, pid) = vanishing_client_site();
+    let files = tempfile::tempdir().unwrap();
+    let (gate, closed) = (files.path().join("gate"), files.path().join("closed"));
+    let mut client = std::net::TcpStream::connect(("127.0.0.1", emulator.port)).unwrap();
+    let request =
+        format!("GET /?gate={}&closed={} HTTP/1.1\r\nHost: localhost\r\n\r\n", gate.display(), closed.display());
+    client.write_all(request.as_bytes()).unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !seen.windows(11).any(|w| w == b"first chunk") {
+        let n = client.read(&mut buf).unwrap();
+        assert!(n > 0, "the first chunk arrives");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    drop(client);
+    std::fs::write(&gate, b"").unwrap();
+    crate::support::wait_until("the app's iterable to be closed", || closed.exists());
+    assert_eq!(crate::emulate::text(&emulator.get("/")), pid, "the same process serves on");
 }

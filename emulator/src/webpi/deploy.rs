@@ -24,7 +24,8 @@ pub struct Package {
 }
 
 impl Package {
-    /// Reads every entry, refusing unsafe names, duplicates and bombs.
+    /// Reads every entry, refusing unsafe names, symbolic links, duplicates
+    /// and bombs.
     pub fn open(bytes: &[u8]) -> Result<Self, String> {
         let mut archive =
             zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| format!("not a zip file: {e}"))?;
@@ -34,6 +35,11 @@ impl Package {
             let mut entry = archive.by_index(index).map_err(|e| format!("entry {index}: {e}"))?;
             let name = entry.name().map_err(|e| format!("entry {index}: {e}"))?.into_owned();
             check_name(&name)?;
+            // A link's target would be written as the file's content, or,
+            // by a less careful unpacker, followed out of the application.
+            if entry.is_symlink() {
+                return Err(format!("the package entry `{name}` is a symbolic link: refused"));
+            }
             if entry.is_dir() {
                 continue;
             }
@@ -297,6 +303,10 @@ mod tests {
     fn bombs_duplicates_and_escapes_are_refused() {
         assert!(Package::open(&zip(&[("../evil", b"x")])).unwrap_err().contains("outside the application"));
         assert!(Package::open(&zip(&[("a/x", b"1"), ("a/X", b"2")])).unwrap_err().contains("twice"));
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        writer.add_symlink("a/link", "/etc", zip::write::SimpleFileOptions::default()).unwrap();
+        let link = writer.finish().unwrap().into_inner();
+        assert!(Package::open(&link).unwrap_err().contains("symbolic link"));
         let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
         writer
             .start_file(

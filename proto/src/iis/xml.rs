@@ -297,7 +297,9 @@ impl Document {
                     Some(element) => Node::Element(element),
                     None => return Err(XmlError::new(line, "closing tag without an opening tag")),
                 },
-                Event::DocType(_) => return Err(XmlError::new(line, "a DTD is not allowed in IIS configuration")),
+                Event::DocType(_) => {
+                    return Err(XmlError::new(line, "a DTD is not allowed: entities are never expanded or fetched"))
+                }
                 Event::Eof => break,
                 _ => Node::Verbatim(raw()?),
             };

@@ -1,6 +1,6 @@
 //! The emulated Web Platform Installer, end to end.
 
-use super::{emulated_iis, publish, webpi_install, FeedServer};
+use super::{emulated_iis, feed_offering, hostile_zip, publish, symlink_zip, webpi_install, FeedServer};
 use crate::emulate::Emulator;
 use crate::msdeploy::{failed, ok};
 use iiswsgi_proto::iis::ApplicationHost;
@@ -126,40 +126,30 @@ fn feed_and_download_errors_are_clear() {
     assert!(bad_param.contains("the package has no parameter `Nope` (it has: ApplicationPath)"), "{bad_param}");
 }
 
-/// A zip written by hand, whatever its entry names.
-fn hostile_zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for (name, data) in entries {
-        writer.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
-        std::io::Write::write_all(&mut writer, data).unwrap();
-    }
-    writer.finish().unwrap().into_inner()
-}
-
 #[test]
 fn hostile_packages_are_refused_with_nothing_written() {
-    use sha1::Digest as _;
     let manifest: &[u8] = b"<m><iisApp path=\"evil\" /></m>";
-    let cases: [(&str, Vec<u8>); 3] = [
+    let escape = tempfile::tempdir().unwrap();
+    let zeros = vec![0u8; 64 * 1024 * 1024];
+    let cases: [(&str, Vec<u8>); 5] = [
         ("dot-dot", hostile_zip(&[("Manifest.xml", manifest), ("evil/../../escaped.txt", b"x")])),
         ("absolute", hostile_zip(&[("Manifest.xml", manifest), ("/tmp/iiswsgi-absolute-escape.txt", b"x")])),
         ("duplicate", hostile_zip(&[("Manifest.xml", manifest), ("evil/a.txt", b"1"), ("evil/A.txt", b"2")])),
+        ("symlink", symlink_zip(manifest, &escape.path().display().to_string())),
+        ("zip bomb", hostile_zip(&[("Manifest.xml", manifest), ("evil/zeros.bin", &zeros)])),
     ];
     for (label, bytes) in cases {
         let (iis, config) = emulated_iis(&["evil"]);
         let before = std::fs::read_to_string(&config).unwrap();
-        let zip_path = iis.path().join("package.zip");
-        std::fs::write(&zip_path, &bytes).unwrap();
-        let sha1 = iiswsgi::webpi::hex(&sha1::Sha1::digest(&bytes));
-        let feed = format!(
-            "<feed xmlns=\"http://www.w3.org/2005/Atom\"><id>hostile</id><entry type=\"application\"><productId>evil</productId><version>1</version><installers><installer><installerFile><fileSize>{}</fileSize><installerURL>{}</installerURL><sha1>{sha1}</sha1></installerFile><msDeploy /></installer></installers></entry></feed>",
-            bytes.len().div_ceil(1024),
-            iiswsgi::webpi::file_url(&zip_path)
-        );
-        let feed_path = iis.path().join("feed.xml");
-        std::fs::write(&feed_path, feed).unwrap();
-        let output = failed(&webpi_install(iis.path(), &iiswsgi::webpi::file_url(&feed_path), "evil", &config, &[]));
-        assert!(output.contains("refused") || output.contains("twice"), "{label}: {output}");
+        let feed = feed_offering(iis.path(), &bytes);
+        let output = failed(&webpi_install(iis.path(), &feed, "evil", &config, &[]));
+        let reason = match label {
+            "duplicate" => "twice",
+            "symlink" => "is a symbolic link: refused",
+            "zip bomb" => "refused as a zip bomb",
+            _ => "would be written outside the application: refused",
+        };
+        assert!(output.contains(reason), "{label}: {output}");
         assert_eq!(std::fs::read_to_string(&config).unwrap(), before, "{label}: applicationHost.config untouched");
         assert_eq!(
             std::fs::read_dir(iis.path().join("site0")).unwrap().count(),
@@ -169,6 +159,8 @@ fn hostile_packages_are_refused_with_nothing_written() {
         assert!(
             !iis.path().join("escaped.txt").exists()
                 && !std::path::Path::new("/tmp/iiswsgi-absolute-escape.txt").exists()
+                && std::fs::read_dir(escape.path()).unwrap().count() == 0,
+            "{label}: nothing written outside"
         );
     }
 }

@@ -86,3 +86,42 @@ pub fn webpi_install(dir: &Path, feed: &str, product: &str, apphost: &Path, para
     }
     iiswsgi(dir, &args)
 }
+
+/// A zip written by hand, whatever its entry names.
+pub fn hostile_zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, data) in entries {
+        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        writer.start_file(*name, options).unwrap();
+        std::io::Write::write_all(&mut writer, data).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+/// A package whose `evil/link` entry is a symbolic link to `target`.
+pub fn symlink_zip(manifest: &[u8], target: &str) -> Vec<u8> {
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    writer.start_file("Manifest.xml", zip::write::SimpleFileOptions::default()).unwrap();
+    std::io::Write::write_all(&mut writer, manifest).unwrap();
+    writer.add_symlink("evil/link", target, zip::write::SimpleFileOptions::default()).unwrap();
+    writer.start_file("evil/link/escaped.txt", zip::write::SimpleFileOptions::default()).unwrap();
+    std::io::Write::write_all(&mut writer, b"x").unwrap();
+    writer.finish().unwrap().into_inner()
+}
+
+/// A feed file in `dir` offering `package` (written beside it) as product
+/// `evil`; returns the feed's file:// URL.
+pub fn feed_offering(dir: &Path, package: &[u8]) -> String {
+    use sha1::Digest as _;
+    let zip_path = dir.join("package.zip");
+    std::fs::write(&zip_path, package).unwrap();
+    let sha1 = iiswsgi::webpi::hex(&sha1::Sha1::digest(package));
+    let feed = format!(
+        "<feed xmlns=\"http://www.w3.org/2005/Atom\"><id>hostile</id><entry type=\"application\"><productId>evil</productId><version>1</version><installers><installer><installerFile><fileSize>{}</fileSize><installerURL>{}</installerURL><sha1>{sha1}</sha1></installerFile><msDeploy /></installer></installers></entry></feed>",
+        package.len().div_ceil(1024),
+        iiswsgi::webpi::file_url(&zip_path)
+    );
+    let feed_path = dir.join("feed.xml");
+    std::fs::write(&feed_path, feed).unwrap();
+    iiswsgi::webpi::file_url(&feed_path)
+}
