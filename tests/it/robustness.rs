@@ -149,22 +149,31 @@ fn a_slow_loris_client_is_cut_off_and_others_are_served() {
 }
 
 #[test]
-fn a_header_bomb_gets_an_error_and_the_emulator_keeps_serving() {
+fn header_bombs_get_an_error_in_bounded_memory_and_the_emulator_keeps_serving() {
     use crate::emulate::Emulator;
     let emulator = Emulator::site("hello");
-    let mut bomb = std::net::TcpStream::connect(("127.0.0.1", emulator.port)).unwrap();
-    bomb.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut request = String::from("GET / HTTP/1.1\r\nHost: localhost\r\n");
-    for i in 0..2000 {
-        request.push_str(&format!("X-Bomb-{i}: {}\r\n", "b".repeat(100)));
-    }
-    request.push_str("\r\n");
-    let _ = bomb.write_all(request.as_bytes());
-    let mut answer = Vec::new();
-    let _ = bomb.read_to_end(&mut answer);
-    let text = String::from_utf8_lossy(&answer);
-    assert!(answer.is_empty() || text.starts_with("HTTP/1.1 4"), "{text}");
     assert_eq!(emulator.get("/").body, b"Hello, world!");
+    let peak_before = status_kib(emulator.pid(), "VmHWM:");
+    let mut many = String::from("GET / HTTP/1.1\r\nHost: localhost\r\n");
+    for i in 0..2000 {
+        many.push_str(&format!("X-Bomb-{i}: {}\r\n", "b".repeat(100)));
+    }
+    many.push_str("\r\n");
+    let huge = format!("GET / HTTP/1.1\r\nHost: localhost\r\nX-Bomb: {}\r\n\r\n", "b".repeat(16 << 20));
+    for (label, bomb) in [("2,000 headers", many), ("one 16 MiB header", huge)] {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", emulator.port)).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let _ = stream.write_all(bomb.as_bytes());
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        let text = String::from_utf8_lossy(&answer);
+        assert!(answer.is_empty() || text.starts_with("HTTP/1.1 4"), "{label}: {text}");
+        eprintln!("{label}: {}", text.lines().next().unwrap_or("closed without an answer"));
+        assert_eq!(emulator.get("/").body, b"Hello, world!", "served after {label}");
+    }
+    let peak_after = status_kib(emulator.pid(), "VmHWM:");
+    eprintln!("header bombs: emulator peak RSS {peak_before} KiB before, {peak_after} KiB after");
+    assert!(peak_after < peak_before + 8 * 1024, "peak RSS grew from {peak_before} to {peak_after} KiB");
 }
 
 #[test]

@@ -89,6 +89,10 @@ impl Emulator {
         Self { port: port.unwrap_or_default(), logs, _guard: guard }
     }
 
+    pub fn pid(&self) -> u32 {
+        self._guard.0.id()
+    }
+
     pub fn get(&self, path: &str) -> HttpResponse {
         request(self.port, "GET", path, b"")
     }
