@@ -1,6 +1,6 @@
 //! A site's web.config: the parts IIS's FastCGI path uses.
 
-use super::collection::Level;
+use super::collection::{Level, Slots};
 use super::fastcgi_application::{applications, FastCgiApplication};
 use super::xml::{Document, Element, XmlError};
 
@@ -44,21 +44,21 @@ pub fn app_settings(text: &str) -> Result<Vec<(String, String)>, XmlError> {
 }
 
 fn settings(root: &Element) -> Vec<(String, String)> {
-    let mut settings: Vec<(String, String)> = Vec::new();
-    let Some(section) = root.child("appSettings") else { return settings };
+    let Some(section) = root.child("appSettings") else { return Vec::new() };
+    let mut settings = Slots::default();
     for element in section.elements() {
         let key = element.attr("key").map(str::trim).unwrap_or("");
         match element.name.as_str() {
             "add" if !key.is_empty() => {
-                settings.retain(|(k, _)| k != key);
-                settings.push((key.to_string(), element.attr("value").unwrap_or("").to_string()));
+                settings.remove(key);
+                settings.push(key, (key.to_string(), element.attr("value").unwrap_or("").to_string()));
             }
-            "remove" => settings.retain(|(k, _)| k != key),
+            "remove" => settings.remove(key),
             "clear" => settings.clear(),
             _ => {}
         }
     }
-    settings
+    settings.into_vec()
 }
 
 #[cfg(test)]
@@ -111,5 +111,21 @@ mod tests {
         assert_eq!(config.level.handlers.len(), 2);
         assert_eq!(config.fastcgi.unwrap()[0].key(), r"c:\p.exe|x");
         assert!(WebConfig::parse("<other/>").is_err());
+    }
+
+    #[test]
+    fn a_hundred_thousand_settings_keep_their_order() {
+        let mut xml = String::from("<configuration><appSettings>\n");
+        for i in 0..100_000 {
+            xml.push_str(&format!("<add key=\"K{i}\" value=\"{i}\" />\n"));
+        }
+        for i in (0..100_000).step_by(2) {
+            xml.push_str(&format!("<remove key=\"K{i}\" />\n"));
+        }
+        xml.push_str("<add key=\"K1\" value=\"again\" />\n</appSettings></configuration>");
+        let settings = app_settings(&xml).unwrap();
+        assert_eq!(settings.len(), 50_000);
+        assert_eq!(settings[0], ("K3".to_string(), "3".to_string()));
+        assert_eq!(settings.last(), Some(&("K1".to_string(), "again".to_string())));
     }
 }
