@@ -3,7 +3,7 @@
 //! verify, parameters, application, content, runCommands — with the mock
 //! appcmd standing in for IIS's.
 
-mod deploy;
+pub mod deploy;
 pub mod feed;
 mod fetch;
 pub mod parameters;
