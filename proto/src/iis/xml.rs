@@ -254,6 +254,11 @@ impl Document {
         // positions, which would shift every verbatim slice: take it off
         // here and keep it as the document's first node.
         match text.strip_prefix('\u{feff}') {
+            // A second one is a character before the root, which XML
+            // forbids and which quick-xml would skip uncounted too.
+            Some(rest) if rest.starts_with('\u{feff}') => {
+                Err(XmlError::new(1, "two byte-order marks: text before the root element is not allowed"))
+            }
             Some(rest) => {
                 let mut document = Self::parse_body(rest)?;
                 document.nodes.insert(0, Node::Verbatim("\u{feff}".to_string()));
@@ -428,6 +433,10 @@ mod tests {
         assert_eq!(doc.root().unwrap().child("a").unwrap().line, 3);
         let crash = "\u{feff}a<a</=\"0x0\" <?xml version\"\"\"\">\n<m>";
         assert!(Document::parse(crash).is_err());
+        // Found by fuzzing: a second mark was skipped uncounted as well,
+        // and the written file no longer parsed.
+        let doubled = "\u{feff}\u{feff}<?xml version=\"1.0\"?>\n<configuration />\n";
+        assert!(Document::parse(doubled).unwrap_err().message.contains("two byte-order marks"));
     }
 
     #[test]
