@@ -168,14 +168,7 @@ fn on_event(event: Event, conn: &mut ServerConnection, current: &mut Option<Curr
             }
         }
         Event::ParamsTooLarge { request_id } => {
-            let limit = context.limits.max_params_len;
-            tracing::warn!("request {request_id}: FastCGI params exceed {limit} bytes; answering 431");
-            let page = format!(
-                "Status: 431 Request Header Fields Too Large\r\nContent-Type: text/plain\r\n\r\n\
-                 The request's headers and server variables exceed {limit} bytes.\n"
-            );
-            conn.write_stdout(request_id, page.as_bytes());
-            conn.end_request(request_id, 0);
+            super::refuse_params_too_large(conn, request_id, context.limits.max_params_len);
         }
     }
 }

@@ -72,14 +72,7 @@ impl Link {
     /// Answers what needs no application: params too large.
     fn on_stray(&mut self, event: Event) {
         if let Event::ParamsTooLarge { request_id } = event {
-            let limit = self.limits.max_params_len;
-            tracing::warn!("request {request_id}: FastCGI params exceed {limit} bytes; answering 431");
-            let page = format!(
-                "Status: 431 Request Header Fields Too Large\r\nContent-Type: text/plain\r\n\r\n\
-                 The request's headers and server variables exceed {limit} bytes.\n"
-            );
-            self.conn.write_stdout(request_id, page.as_bytes());
-            self.conn.end_request(request_id, 0);
+            super::refuse_params_too_large(&mut self.conn, request_id, self.limits.max_params_len);
         }
     }
 }

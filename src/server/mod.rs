@@ -9,7 +9,7 @@ pub mod direct;
 use crate::pool::Pool;
 use crate::shutdown::Shutdown;
 use crate::transport::{Mode, Transport};
-use iiswsgi_proto::fastcgi::Limits;
+use iiswsgi_proto::fastcgi::{Limits, ServerConnection};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -68,4 +68,16 @@ pub async fn run<T: Transport>(mut transport: T, context: Arc<Context>) -> std::
     drop(transport);
     while connections.join_next().await.is_some() {}
     Ok(())
+}
+
+/// Answers, without the application, a request whose PARAMS passed the
+/// limit: 431 and the end of the request.
+fn refuse_params_too_large(conn: &mut ServerConnection, request_id: u16, limit: usize) {
+    tracing::warn!("request {request_id}: FastCGI params exceed {limit} bytes; answering 431");
+    let page = format!(
+        "Status: 431 Request Header Fields Too Large\r\nContent-Type: text/plain\r\n\r\n\
+         The request's headers and server variables exceed {limit} bytes.\n"
+    );
+    conn.write_stdout(request_id, page.as_bytes());
+    conn.end_request(request_id, 0);
 }
