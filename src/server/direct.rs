@@ -42,10 +42,16 @@ impl Link {
             return false;
         }
         let mut poll = libc::pollfd { fd: self.stream.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-        // SAFETY: one valid pollfd for the duration of the call.
-        let ready = unsafe { libc::poll(&mut poll, 1, timeout_ms) };
-        if ready == 0 {
-            return false;
+        loop {
+            // SAFETY: one valid pollfd for the duration of the call.
+            let ready = unsafe { libc::poll(&mut poll, 1, timeout_ms) };
+            match ready {
+                0 => return false,
+                // A signal (SIGTERM from the process manager) interrupts
+                // poll; reading now would block past the shutdown check.
+                -1 if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted => continue,
+                _ => break,
+            }
         }
         match self.stream.read(&mut self.buf) {
             Ok(0) | Err(_) => {
