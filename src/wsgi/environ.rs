@@ -20,35 +20,10 @@ const RAW_KEYS: [(&[u8], &str); 4] = [
 pub struct Template {
     base: Py<PyDict>,
     /// Environ keys made once: a Python str caches its hash, so a reused
-    /// key costs no allocation and no hashing per request.
-    keys: std::sync::Mutex<std::collections::HashMap<Vec<u8>, Py<PyString>, KeyHasher>>,
-}
-
-/// FNV-1a: the keys are short, trusted-size server variable names, so a
-/// fast hash beats SipHash's flooding resistance (the cache is bounded).
-#[derive(Default, Clone, Copy)]
-struct KeyHasher;
-
-impl std::hash::BuildHasher for KeyHasher {
-    type Hasher = Fnv;
-
-    fn build_hasher(&self) -> Fnv {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-struct Fnv(u64);
-
-impl std::hash::Hasher for Fnv {
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
+    /// key costs no allocation and no hashing per request. FNV: the keys
+    /// are short server variable names, and the cache is bounded, so a
+    /// fast hash beats SipHash's flooding resistance.
+    keys: std::sync::Mutex<fnv::FnvHashMap<Vec<u8>, Py<PyString>>>,
 }
 
 /// Distinct keys cached at most; the rest (unusual headers) are made per
@@ -103,7 +78,7 @@ impl Template {
         base.set_item("wsgi.input_terminated", true)?;
         base.set_item("wsgi.errors", Py::new(py, LogWriter::new("wsgi.errors"))?)?;
         base.set_item("wsgi.file_wrapper", py.get_type::<FileWrapper>())?;
-        Ok(Self { base: base.unbind(), keys: std::sync::Mutex::new(std::collections::HashMap::default()) })
+        Ok(Self { base: base.unbind(), keys: std::sync::Mutex::new(fnv::FnvHashMap::default()) })
     }
 
     pub fn build<'py>(
