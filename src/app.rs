@@ -5,7 +5,8 @@ use crate::request::Request;
 
 /// Something that answers requests on the pool's threads.
 pub trait App: Send + Sync + 'static {
-    /// Serves one request. It ends when `request.response` is dropped.
+    /// Serves one request, ending its response ([`crate::request::Response::end`])
+    /// when the answer is complete; one left unended ends on return.
     fn handle(&self, request: Request);
 
     /// Runs one pool thread: `next` blocks until a request comes, and gives

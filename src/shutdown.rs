@@ -1,8 +1,10 @@
 //! One flag that every part of the server watches: set by SIGTERM, by IIS's
 //! `_FCGI_SHUTDOWN_EVENT_`, or by the restart-on-change watcher. Whoever sees
-//! it finishes the request in flight and stops.
+//! it finishes the request in flight and stops, within a deadline.
 
+use crate::request::inflight;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 #[derive(Clone)]
@@ -42,6 +44,31 @@ impl Shutdown {
     pub async fn wait(&self) {
         let mut rx = self.reason.subscribe();
         let _ = rx.wait_for(Option::is_some).await;
+    }
+
+    /// Bounds the graceful stop: `grace` after the trigger, the requests
+    /// still in flight are logged and abandoned, and the process exits 0,
+    /// so that it never needs a kill (IIS kills it after
+    /// signalBeforeTerminateSeconds anyway, without a word in any log).
+    /// Call from within the async runtime.
+    pub fn abandon_after(&self, grace: Duration) -> std::io::Result<()> {
+        let runtime = tokio::runtime::Handle::current();
+        let this = self.clone();
+        std::thread::Builder::new().name("iiswsgi-graceful-deadline".into()).spawn(move || {
+            runtime.block_on(this.wait());
+            std::thread::sleep(grace);
+            let left = inflight::global().describe(Instant::now());
+            tracing::warn!(
+                "the graceful stop took more than {} s: exiting with {} request(s) in flight",
+                grace.as_secs_f64(),
+                left.len()
+            );
+            for request in left {
+                tracing::warn!("abandoning {request}");
+            }
+            std::process::exit(0);
+        })?;
+        Ok(())
     }
 
     /// Triggers on SIGTERM and SIGINT (Unix) or Ctrl-C (Windows).

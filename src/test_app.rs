@@ -26,6 +26,7 @@ impl App for TestApp {
             out.extend_from_slice(page.as_bytes());
         }
         let _ = request.response.stdout(out);
+        request.response.end();
     }
 
     fn describe(&self) -> String {

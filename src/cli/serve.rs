@@ -62,6 +62,13 @@ pub struct ServeArgs {
     /// Connections served at once in listen-socket and bind modes.
     #[arg(long, value_name = "N", default_value_t = 1024)]
     pub max_conns: u32,
+    /// Seconds a graceful stop (SIGTERM, Ctrl-C, IIS's shutdown event, a
+    /// restart on change) waits for requests in flight; then it logs and
+    /// abandons them and exits 0. The default is 5 s below the 30 s of
+    /// signalBeforeTerminateSeconds that `iiswsgi enable` registers, after
+    /// which IIS kills the process.
+    #[arg(long, value_name = "SECONDS", default_value_t = 25, env = "IISWSGI_GRACEFUL_TIMEOUT")]
+    pub graceful_timeout: u64,
     /// Permissions of the socket file `--bind unix:` creates (octal).
     #[arg(long, value_name = "MODE", default_value = "600", value_parser = parse_mode)]
     pub socket_mode: u32,
@@ -152,6 +159,9 @@ pub fn run(prepared: Prepared) -> anyhow::Result<()> {
 async fn serve(prepared: Prepared) -> anyhow::Result<()> {
     let shutdown = Shutdown::new();
     shutdown.listen_for_signals().context("Cannot install signal handlers")?;
+    shutdown
+        .abandon_after(std::time::Duration::from_secs(prepared.args.graceful_timeout))
+        .context("Cannot start the graceful-stop deadline")?;
     #[cfg(windows)]
     transport::watch_shutdown_event(shutdown.clone());
     let mode = prepared.source.mode();

@@ -149,7 +149,7 @@ pub fn run(args: TestMsdeployArgs, project: crate::project::Project, choice: Cho
         pairs.push(("APPL_PHYSICAL_PATH", &dir));
     }
     let params = Params::from_pairs(pairs.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())));
-    let (request, channels) = Request::new(params);
+    let (request, channels) = Request::new(params, 1);
     drop(channels.body);
     let mut output = channels.output;
     let worker = std::thread::spawn(move || {

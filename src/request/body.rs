@@ -20,20 +20,27 @@ pub fn cut_off() -> io::Error {
 
 /// The async server's body channel. It closes both when the body is
 /// complete and when the request is aborted; the request's abort flag,
-/// set before the channel closes, tells the two apart.
+/// set before the channel closes, tells the two apart. Once the response
+/// ended (`ended`, set by its sink) the body is over, whatever is left in
+/// the channel: a wsgi.input kept past its request reads nothing.
 pub struct ChannelSource {
     chunks: Receiver<Bytes>,
     aborted: Arc<AtomicBool>,
+    ended: Arc<AtomicBool>,
 }
 
 impl ChannelSource {
-    pub fn new(chunks: Receiver<Bytes>, aborted: Arc<AtomicBool>) -> Self {
-        Self { chunks, aborted }
+    pub fn new(chunks: Receiver<Bytes>, aborted: Arc<AtomicBool>, ended: Arc<AtomicBool>) -> Self {
+        Self { chunks, aborted, ended }
     }
 }
 
 impl ChunkSource for ChannelSource {
     fn next_chunk(&mut self) -> io::Result<Option<Bytes>> {
+        if self.ended.load(Ordering::Acquire) {
+            self.chunks.close();
+            return Ok(None);
+        }
         match self.chunks.blocking_recv() {
             Some(chunk) => Ok(Some(chunk)),
             None if self.aborted.load(Ordering::Acquire) => Err(cut_off()),
@@ -119,7 +126,7 @@ mod tests {
         for chunk in chunks {
             tx.try_send(Bytes::from_static(chunk)).unwrap();
         }
-        Body::new(ChannelSource::new(rx, Arc::new(AtomicBool::new(aborted))))
+        Body::new(ChannelSource::new(rx, Arc::new(AtomicBool::new(aborted)), Arc::default()))
     }
 
     #[test]

@@ -5,11 +5,13 @@
 //! instead of making the gateway buffer.
 
 mod body;
+pub mod inflight;
 mod response;
 
 pub use body::{cut_off, Body, ChunkSource};
 pub use iiswsgi_proto::fastcgi::Params;
-pub use response::{Disconnected, Output, OutputSink, Response};
+pub use inflight::Ticket;
+pub use response::{Output, OutputSink, Response, ResponseHandle, SendError};
 
 /// One FastCGI request handed to an application thread.
 pub struct Request {
@@ -38,8 +40,37 @@ pub fn latin1(bytes: &[u8]) -> String {
 /// Where the request's parts come from: the server side of the channels.
 pub struct Channels {
     pub body: tokio::sync::mpsc::Sender<bytes::Bytes>,
+    /// Closed by [`Response::end`]: the server then sends END_REQUEST.
     pub output: tokio::sync::mpsc::Receiver<Output>,
     pub aborted: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// For [`inflight::Registry::response_ended`].
+    pub ticket: Ticket,
+}
+
+/// How logs name a request: method, URL and FastCGI request id. One pass
+/// over the PARAMS: this runs for every request.
+pub fn label(params: &Params, request_id: u16) -> String {
+    const MOST: usize = 200;
+    let (mut method, mut path, mut query): (&[u8], &[u8], &[u8]) = (b"", b"", b"");
+    let mut uri = None;
+    for (name, value) in params.iter() {
+        match name {
+            b"REQUEST_METHOD" => method = value,
+            b"REQUEST_URI" => uri = Some(value),
+            b"PATH_INFO" => path = value,
+            b"QUERY_STRING" => query = value,
+            _ => {}
+        }
+    }
+    let mut url = latin1(uri.unwrap_or(path));
+    if uri.is_none() && !query.is_empty() {
+        url.push('?');
+        url.push_str(&latin1(query));
+    }
+    if url.chars().count() > MOST {
+        url = url.chars().take(MOST).chain(std::iter::once('…')).collect();
+    }
+    format!("{} {url} (FastCGI request {request_id})", latin1(method))
 }
 
 /// Chunks of request body buffered between the socket and the app: with
@@ -49,14 +80,17 @@ const BODY_CHANNEL_CHUNKS: usize = 16;
 const OUTPUT_CHANNEL_CHUNKS: usize = 8;
 
 impl Request {
-    /// Builds a request and the server's ends of its channels.
-    pub fn new(params: Params) -> (Self, Channels) {
+    /// Builds a request, registered as in flight, and the server's ends of
+    /// its channels.
+    pub fn new(params: Params, request_id: u16) -> (Self, Channels) {
         let (body_tx, body_rx) = tokio::sync::mpsc::channel(BODY_CHANNEL_CHUNKS);
         let (output_tx, output_rx) = tokio::sync::mpsc::channel(OUTPUT_CHANNEL_CHUNKS);
         let aborted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let sink = response::ChannelSink::new(output_tx, aborted.clone());
-        let body = Body::new(body::ChannelSource::new(body_rx, aborted.clone()));
-        let request = Request { params, body, response: Response::new(sink) };
-        (request, Channels { body: body_tx, output: output_rx, aborted })
+        let ticket = inflight::global().register(label(&params, request_id));
+        let ended = std::sync::Arc::default();
+        let sink = response::ChannelSink::new(output_tx, aborted.clone(), std::sync::Arc::clone(&ended));
+        let body = Body::new(body::ChannelSource::new(body_rx, aborted.clone(), ended));
+        let request = Request { params, body, response: Response::new(sink, ticket.clone()) };
+        (request, Channels { body: body_tx, output: output_rx, aborted, ticket })
     }
 }

@@ -2,7 +2,7 @@
 //! the request body in and the response out, with backpressure both ways.
 
 use super::Context;
-use crate::request::{Output, Request};
+use crate::request::{inflight, Output, Request, Ticket};
 use bytes::Bytes;
 use iiswsgi_proto::fastcgi::{Event, ServerConnection};
 use std::future::pending;
@@ -21,8 +21,10 @@ struct Current {
     /// A body chunk waiting for room in the channel; reading the socket
     /// pauses meanwhile.
     held: Option<Bytes>,
+    /// Closed when the app ends the response.
     output: Receiver<Output>,
     aborted: Arc<AtomicBool>,
+    ticket: Ticket,
 }
 
 impl Current {
@@ -43,6 +45,8 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, context: &C
     }
     if let Some(current) = current.as_mut() {
         current.abort();
+        // Nothing more can be sent for it.
+        inflight::global().response_ended(&current.ticket);
     }
     let _ = stream.shutdown().await;
     stream
@@ -135,13 +139,14 @@ async fn reserve(body: Option<Sender<Bytes>>) -> Option<tokio::sync::mpsc::Owned
 fn on_event(event: Event, conn: &mut ServerConnection, current: &mut Option<Current>, context: &Context) {
     match event {
         Event::Request { request_id, params, .. } => {
-            let (request, channels) = Request::new(params);
+            let (request, channels) = Request::new(params, request_id);
             *current = Some(Current {
                 request_id,
                 body: Some(channels.body),
                 held: None,
                 output: channels.output,
                 aborted: channels.aborted,
+                ticket: channels.ticket,
             });
             context.pool.submit(request);
         }
@@ -183,9 +188,11 @@ fn on_output(output: Option<Output>, conn: &mut ServerConnection, current: &mut 
     let mut next = output;
     for remaining in (0..OUTPUTS_PER_WRITE).rev() {
         match next {
-            // The app dropped its Response: the request is over.
+            // The app ended its response (Response::end closes the
+            // channel): everything it sent is written, the request is over.
             None => {
                 conn.end_request(c.request_id, 0);
+                inflight::global().response_ended(&c.ticket);
                 *current = None;
                 return;
             }

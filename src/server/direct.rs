@@ -9,7 +9,7 @@
 //! machine is the same sans-IO `ServerConnection`.
 
 use crate::app::App;
-use crate::request::{cut_off, ChunkSource, Disconnected, Output, OutputSink, Request};
+use crate::request::{cut_off, inflight, ChunkSource, Output, OutputSink, Request, SendError, Ticket};
 use crate::shutdown::Shutdown;
 use bytes::Bytes;
 use iiswsgi_proto::fastcgi::{Event, Limits, ServerConnection};
@@ -89,12 +89,17 @@ fn lock(link: &Shared) -> MutexGuard<'_, Link> {
     link.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// The state of the request being served.
+/// The state of the request being served. The body and the response the
+/// app holds keep it alive past the request: once `ended` is set (under
+/// the link's lock) they never touch the connection again, because under
+/// IIS the next request has the same request id.
 struct Current {
     request_id: u16,
     body_done: AtomicBool,
     aborted: AtomicBool,
     hold: AtomicBool,
+    ended: AtomicBool,
+    ticket: Ticket,
 }
 
 impl Current {
@@ -125,6 +130,10 @@ impl ChunkSource for DirectBody {
     fn next_chunk(&mut self) -> std::io::Result<Option<Bytes>> {
         let mut link = lock(&self.link);
         loop {
+            // A wsgi.input kept past its request must not read the next one's body.
+            if self.current.ended.load(Ordering::Acquire) {
+                return Ok(None);
+            }
             while let Ok(Some(event)) = link.conn.poll_event() {
                 if let Some(data) = self.current.on_event(event, &mut link) {
                     return Ok(Some(data));
@@ -165,8 +174,11 @@ impl DirectResponse {
 }
 
 impl OutputSink for DirectResponse {
-    fn send(&self, output: Output) -> Result<(), Disconnected> {
+    fn send(&self, output: Output) -> Result<(), SendError> {
         let mut link = lock(&self.link);
+        if self.current.ended.load(Ordering::Acquire) {
+            return Err(SendError::Ended);
+        }
         match output {
             Output::Stdout(data) => link.conn.write_stdout(self.current.request_id, &data),
             Output::Stderr(data) => link.conn.write_stderr(self.current.request_id, &data),
@@ -183,7 +195,7 @@ impl OutputSink for DirectResponse {
             }
         }
         if link.broken || self.current.aborted.load(Ordering::Acquire) {
-            return Err(Disconnected);
+            return Err(SendError::Disconnected);
         }
         Ok(())
     }
@@ -195,13 +207,13 @@ impl OutputSink for DirectResponse {
     fn last_follows(&self) {
         self.current.hold.store(true, Ordering::Release);
     }
-}
 
-impl Drop for DirectResponse {
-    fn drop(&mut self) {
+    fn end(&self) {
         let mut link = lock(&self.link);
+        self.current.ended.store(true, Ordering::Release);
         link.conn.end_request(self.current.request_id, 0);
         link.flush();
+        inflight::global().response_ended(&self.current.ticket);
     }
 }
 
@@ -213,18 +225,21 @@ fn next_request(link: &Shared, shutdown: &Shutdown) -> Option<Request> {
         loop {
             match guard.conn.poll_event() {
                 Ok(Some(Event::Request { request_id, params, .. })) => {
+                    let ticket = inflight::global().register(crate::request::label(&params, request_id));
                     let current = Arc::new(Current {
                         request_id,
                         body_done: AtomicBool::new(false),
                         aborted: AtomicBool::new(false),
                         hold: AtomicBool::new(false),
+                        ended: AtomicBool::new(false),
+                        ticket: ticket.clone(),
                     });
                     let body = DirectBody { link: link.clone(), current: current.clone() };
                     let response = DirectResponse { link: link.clone(), current };
                     return Some(Request {
                         params,
                         body: crate::request::Body::new(body),
-                        response: crate::request::Response::new(response),
+                        response: crate::request::Response::new(response, ticket),
                     });
                 }
                 // Leftovers of the previous request and management records.

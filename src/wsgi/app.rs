@@ -4,13 +4,13 @@ use super::log_writer::LogWriter;
 use super::response::{self, Reporting};
 use super::site;
 use crate::app::App;
-use crate::request::{latin1, Request};
+use crate::request::{latin1, Body, Params, Request, Response};
 use crate::restart::{self, RestartWatcher};
 use crate::shutdown::Shutdown;
 use pyo3::prelude::*;
 use pyo3::sync::MutexExt;
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 /// How the WSGI app is found and served.
 #[derive(Debug, Clone)]
@@ -150,24 +150,30 @@ impl WsgiApp {
         }
     }
 
+    /// Serves one request and ends its response, whatever the app keeps.
     fn serve(&self, py: Python<'_>, request: Request) {
         let loaded = self.loaded(py, &request);
         let Request { params, body, response } = request;
-        let response = Arc::new(response);
+        self.answer(py, loaded, &params, body, &response);
+        // Ending may write the last bytes (IIS mode): not while holding the GIL.
+        py.detach(|| response.end());
+    }
+
+    fn answer(&self, py: Python<'_>, loaded: &Loaded, params: &Params, body: Body, response: &Response) {
         let app = match &loaded.app {
             Ok(app) => app.bind(py),
             Err(failure) => {
                 let text = failure.render(self.settings.debug);
-                return response::send_error(&response, false, &text, self.settings.iis);
+                return response::send_error(response, false, &text, self.settings.iis);
             }
         };
         let head_only = params.get(b"REQUEST_METHOD").is_some_and(|m| m == b"HEAD");
-        match self.template.build(py, &loaded.paths, &params, body) {
-            Ok(environ) => response::run(py, app, environ, response, head_only, self.reporting()),
+        match self.template.build(py, &loaded.paths, params, body) {
+            Ok(environ) => response::run(py, app, environ, response.handle(), head_only, self.reporting()),
             Err(err) => {
                 tracing::error!("cannot build the environ: {err}");
                 response::send_error(
-                    &response,
+                    response,
                     false,
                     "Error occurred:\n\ncannot build the WSGI environ\n",
                     self.settings.iis,

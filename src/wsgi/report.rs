@@ -11,6 +11,14 @@ pub const HANDLER_UNSET: &str = "WSGI_HANDLER env var must be set";
 pub const ALREADY_STARTED: &str = "start_response has already been called";
 pub const NOT_STARTED: &str = "start_response has not yet been called";
 
+/// What a callable kept past its request says when called after the end.
+pub fn after_the_end(what: &str) -> String {
+    format!(
+        "{what} was called after the response to its request had ended: the app or a middleware kept it past \
+         the request; nothing was sent"
+    )
+}
+
 pub fn could_not_import(name: &str) -> String {
     format!("\"{name}\" could not be imported")
 }

@@ -3,10 +3,9 @@
 
 use super::report::{self, REQUEST_CONTEXT};
 use super::start_response::{SendError, StartResponse};
-use crate::request::Response;
+use crate::request::ResponseHandle;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
-use std::sync::Arc;
 
 /// How failures are reported, from the settings.
 #[derive(Debug, Clone, Copy)]
@@ -34,18 +33,22 @@ impl From<PyErr> for Failure {
 impl From<SendError> for Failure {
     fn from(err: SendError) -> Self {
         match err {
-            SendError::Disconnected => Failure::Disconnected,
+            // Ended cannot happen while the app runs: only its request's
+            // server ends a response, after the app.
+            SendError::Disconnected | SendError::Ended(_) => Failure::Disconnected,
             SendError::NotStarted => Failure::Message(report::NOT_STARTED),
         }
     }
 }
 
 /// Serves one request; never raises, every failure is answered and logged.
+/// The response ends when this returns, after the iterable was closed: the
+/// caller ends it.
 pub fn run(
     py: Python<'_>,
     app: &Bound<'_, PyAny>,
     environ: Bound<'_, PyDict>,
-    response: Arc<Response>,
+    response: ResponseHandle,
     head_only: bool,
     reporting: Reporting,
 ) {
@@ -64,7 +67,7 @@ fn call(
     app: &Bound<'_, PyAny>,
     environ: Bound<'_, PyDict>,
     start: &Bound<'_, StartResponse>,
-    response: &Response,
+    response: &ResponseHandle,
 ) -> Result<(), Failure> {
     let result = app.call1((environ, start))?;
     let streamed = stream(py, &result, start, response);
@@ -86,7 +89,7 @@ fn stream(
     py: Python<'_>,
     result: &Bound<'_, PyAny>,
     start: &Bound<'_, StartResponse>,
-    response: &Response,
+    response: &ResponseHandle,
 ) -> Result<(), Failure> {
     // A list or tuple says how many chunks come: the last one can travel
     // with the end of the request.
@@ -119,7 +122,7 @@ fn stream(
     Ok(())
 }
 
-fn report_failure(py: Python<'_>, response: &Response, started: bool, failure: Failure, reporting: Reporting) {
+fn report_failure(py: Python<'_>, response: &ResponseHandle, started: bool, failure: Failure, reporting: Reporting) {
     // Without debugging the client's text names no internals: the
     // exception's class at most, never its message or traceback.
     let (summary, detail) = match &failure {
@@ -140,7 +143,7 @@ fn report_failure(py: Python<'_>, response: &Response, started: bool, failure: F
 
 /// Answers with a failure: a 500 if nothing was sent yet, else text on
 /// FCGI_STDERR (under IIS this still becomes a 500 while IIS buffers).
-pub fn send_error(response: &Response, started: bool, text: &str, iis: bool) {
+pub fn send_error(response: &ResponseHandle, started: bool, text: &str, iis: bool) {
     let result = if started {
         response.stderr(text.as_bytes().to_vec())
     } else if iis {

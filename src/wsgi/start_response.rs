@@ -4,17 +4,18 @@
 //! raises inside the app, which turns into a 500.
 
 use super::report;
-use crate::request::{latin1, Response};
-use pyo3::exceptions::{PyException, PyOSError, PyValueError};
+use crate::request::{self, latin1, ResponseHandle};
+use pyo3::exceptions::{PyException, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
-use std::sync::Arc;
 
 /// Why a body chunk could not be sent.
 #[derive(Debug)]
 pub enum SendError {
     NotStarted,
     Disconnected,
+    /// The response had ended: this start_response outlived its request.
+    Ended(&'static str),
 }
 
 impl From<SendError> for PyErr {
@@ -22,23 +23,36 @@ impl From<SendError> for PyErr {
         match err {
             SendError::NotStarted => PyException::new_err(report::NOT_STARTED),
             SendError::Disconnected => PyOSError::new_err("the client disconnected"),
+            SendError::Ended(what) => PyRuntimeError::new_err(report::after_the_end(what)),
         }
     }
 }
 
 #[pyclass(name = "StartResponse", module = "iiswsgi")]
 pub struct StartResponse {
-    response: Arc<Response>,
+    response: ResponseHandle,
     /// The CGI header block, from start_response until it is sent.
     head: Option<Vec<u8>>,
     sent: bool,
     /// HEAD requests: headers only.
     discard_body: bool,
+    /// A use after the end was logged: once is enough to find the culprit.
+    late_use_logged: bool,
 }
 
 impl StartResponse {
-    pub fn new(response: Arc<Response>, discard_body: bool) -> Self {
-        Self { response, head: None, sent: false, discard_body }
+    pub fn new(response: ResponseHandle, discard_body: bool) -> Self {
+        Self { response, head: None, sent: false, discard_body, late_use_logged: false }
+    }
+
+    /// The error for `what` (start_response, write) used after the
+    /// response ended; logged the first time.
+    fn used_after_the_end(&mut self, what: &'static str) -> SendError {
+        if !self.late_use_logged {
+            self.late_use_logged = true;
+            tracing::warn!("{} (raised RuntimeError in the app; logged once)", report::after_the_end(what));
+        }
+        SendError::Ended(what)
     }
 
     pub fn headers_sent(&self) -> bool {
@@ -61,7 +75,11 @@ impl StartResponse {
             head
         };
         let response = self.response.clone();
-        py.detach(move || response.stdout(out)).map_err(|_| SendError::Disconnected)
+        match py.detach(move || response.stdout(out)) {
+            Ok(()) => Ok(()),
+            Err(request::SendError::Disconnected) => Err(SendError::Disconnected),
+            Err(request::SendError::Ended) => Err(self.used_after_the_end("write()")),
+        }
     }
 
     /// Ends the response: sends the headers if no body chunk carried them.
@@ -84,6 +102,9 @@ impl StartResponse {
         exc_info: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Write> {
         let mut this = slf.borrow_mut();
+        if this.response.is_ended() {
+            return Err(this.used_after_the_end("start_response").into());
+        }
         match exc_info.filter(|e| !e.is_none()) {
             // "if the headers have already been sent, start_response must
             // raise an error, and should re-raise using the exc_info tuple"

@@ -8,6 +8,7 @@ mod emulate;
 mod expandvars;
 mod hostile_xml;
 mod iis_mode;
+mod kept;
 pub mod msdeploy;
 mod nginx;
 mod robustness;
