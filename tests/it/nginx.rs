@@ -1,24 +1,37 @@
 //! nginx as the front end: `fastcgi_pass` to `iiswsgi serve --bind unix:`.
 
 use crate::support::http::request;
-use crate::support::{free_port, require, serve_unix, wait_until, Guard};
+use crate::support::{free_port, require, serve_unix_with, wait_until, Guard};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-struct Nginx {
+/// nginx in front of `iiswsgi serve --bind unix:`, both stopped when dropped.
+pub struct Nginx {
     _server: Guard,
     _nginx: Guard,
-    _dir: tempfile::TempDir,
-    port: u16,
+    dir: tempfile::TempDir,
+    pub port: u16,
+}
+
+impl Nginx {
+    /// The gateway's log.
+    pub fn gateway_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("iiswsgi.log")).unwrap_or_default()
+    }
 }
 
 fn start(app: &str, keep_conn: bool) -> Option<Nginx> {
+    start_with(&[app], &[], keep_conn)
+}
+
+/// nginx passing every request to `iiswsgi serve SERVE_ARGS` with `env`.
+pub fn start_with(serve_args: &[&str], env: &[(&str, &str)], keep_conn: bool) -> Option<Nginx> {
     if !require("nginx") {
         return None;
     }
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("fcgi.sock");
-    let server = serve_unix(&[app], &socket, &dir.path().join("iiswsgi.log"));
+    let server = serve_unix_with(serve_args, env, &socket, &dir.path().join("iiswsgi.log"));
     let port = free_port();
     let conf = config(dir.path(), &socket, port, keep_conn);
     let conf_path = dir.path().join("nginx.conf");
@@ -31,7 +44,7 @@ fn start(app: &str, keep_conn: bool) -> Option<Nginx> {
         .expect("start nginx");
     let nginx = Guard(nginx);
     wait_until("nginx to listen", || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
-    Some(Nginx { _server: server, _nginx: nginx, _dir: dir, port })
+    Some(Nginx { _server: server, _nginx: nginx, dir, port })
 }
 
 fn config(dir: &Path, socket: &Path, port: u16, keep_conn: bool) -> String {

@@ -104,7 +104,12 @@ fn spawn_bound(args: &[&str], bind: &str, log: &Path, env: &[(&str, &str)]) -> G
 
 /// `iiswsgi serve ARGS --bind unix:PATH`, waiting until it accepts connections.
 pub fn serve_unix(args: &[&str], path: &Path, log: &Path) -> Guard {
-    let guard = spawn_bound(args, &format!("unix:{}", path.display()), log, &[]);
+    serve_unix_with(args, &[], path, log)
+}
+
+/// [`serve_unix`] with extra environment.
+pub fn serve_unix_with(args: &[&str], env: &[(&str, &str)], path: &Path, log: &Path) -> Guard {
+    let guard = spawn_bound(args, &format!("unix:{}", path.display()), log, env);
     wait_until("the unix socket", || std::os::unix::net::UnixStream::connect(path).is_ok());
     guard
 }
