@@ -3,7 +3,7 @@
 //! (it did on this project's machines: see embedding-python-facts.md).
 
 fn main() {
-    #[cfg(feature = "python")]
+    #[cfg(feature = "embed")]
     {
         let target_os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
         let config = pyo3_build_config::get();

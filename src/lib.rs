@@ -11,8 +11,10 @@
 //!   blocking application threads.
 //! - [`restart`], [`logging`], [`shutdown`]: process plumbing.
 //!
-//! The library never starts the interpreter: the `iiswsgi` binary's `main`
-//! does ([`wsgi::interpreter`]), so a Python process can host this crate too.
+//! The library starts the interpreter only for the standalone binary
+//! (feature `embed`, [`wsgi::interpreter`]); a Python process hosts it
+//! through the extension module in pyext/ (the wheel), with the same
+//! command line ([`cli::main`]).
 
 pub use iiswsgi_proto::fastcgi;
 
@@ -24,6 +26,7 @@ pub mod pool;
 pub mod project;
 pub mod request;
 pub mod restart;
+pub mod self_command;
 pub mod server;
 pub mod shutdown;
 pub mod test_app;

@@ -37,14 +37,22 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// A FastCGI application that runs `iiswsgi serve`: the binary with
+/// `serve`, or a Python with `-m iiswsgi serve`.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    pub full_path: PathBuf,
+    pub arguments: String,
+}
+
 /// What `iiswsgi emulate` was asked to do.
 #[derive(Debug, Clone)]
 pub struct Options {
     pub source: Source,
     pub listen: SocketAddr,
-    /// The `iiswsgi` executable, for the application synthesized in
+    /// How to start `iiswsgi serve`, for the application synthesized in
     /// `--site` mode.
-    pub gateway: PathBuf,
+    pub gateway: Gateway,
     /// Access log file; `None` writes it to stdout.
     pub access_log: Option<PathBuf>,
     /// How long a client may take to send its request headers.

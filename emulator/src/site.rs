@@ -4,7 +4,7 @@
 //! handlers may name.
 
 use crate::web_configs::WebConfigs;
-use crate::Error;
+use crate::{Error, Gateway};
 use iiswsgi_proto::iis::collection::{apply, Level};
 use iiswsgi_proto::iis::{
     expand_percent_vars, from_env, handlers, ApplicationHost, CollectionOp, FastCgiApplication, Handler, Module, OnDisk,
@@ -100,7 +100,7 @@ fn static_file_handler() -> Handler {
 }
 
 impl Site {
-    pub fn load(source: &Source, gateway: &Path) -> Result<Self, Error> {
+    pub fn load(source: &Source, gateway: &Gateway) -> Result<Self, Error> {
         let site = match source {
             Source::Site(dir) => Self::synthesize(dir, gateway)?,
             Source::AppHost { path, site_name } => Self::from_app_host(path, site_name.as_deref())?,
@@ -109,7 +109,7 @@ impl Site {
         Ok(site)
     }
 
-    fn synthesize(dir: &Path, gateway: &Path) -> Result<Self, Error> {
+    fn synthesize(dir: &Path, gateway: &Gateway) -> Result<Self, Error> {
         if !dir.is_dir() {
             return Err(Error::NotADirectory { path: dir.to_path_buf() });
         }
@@ -122,7 +122,7 @@ impl Site {
         let applications = match &config.fastcgi {
             Some(applications) => applications.clone(),
             None => {
-                let gateway_app = FastCgiApplication::new(&gateway.to_string_lossy(), "serve");
+                let gateway_app = FastCgiApplication::new(&gateway.full_path.to_string_lossy(), &gateway.arguments);
                 let names_fastcgi =
                     config.level.handlers.iter().any(|op| matches!(op, CollectionOp::Add(h) if is_fastcgi(h)));
                 if !names_fastcgi && config.app_settings.iter().any(|(k, _)| k == "WSGI_HANDLER") {

@@ -44,7 +44,7 @@ fn copy_into(root: &Path, files: &[String], dest: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn run(args: BdistMsdeployArgs) -> anyhow::Result<()> {
+pub fn run(args: BdistMsdeployArgs, host: &super::Host) -> anyhow::Result<()> {
     let project = args.project.load()?;
     let built = build::build(&project).context("build-msdeploy failed")?;
     println!("wrote {}", built.manifest.display());
@@ -55,7 +55,7 @@ pub fn run(args: BdistMsdeployArgs) -> anyhow::Result<()> {
         let copy = scratch.path().join(&folder);
         copy_into(&project.dir, &files, &copy)?;
         let scratch_project = crate::project::Project { dir: copy, metadata: project.metadata.clone() };
-        let tester = std::env::current_exe().ok();
+        let tester = Some(host.this.clone());
         let options = InstallMsdeploy { python: args.project.python.clone(), appcmd: None, tester };
         install::install_msdeploy(&scratch_project, &options).context("The install check in a scratch copy failed")?;
         println!("install check passed in a scratch copy");

@@ -74,11 +74,10 @@ fn parse_param(text: &str) -> Result<(String, String), String> {
     }
 }
 
-fn webpi_install(args: WebpiInstallArgs) -> anyhow::Result<()> {
-    let exe = std::env::current_exe().context("Cannot find the iiswsgi executable")?;
-    let appcmd = exe.with_file_name(format!("iiswsgi-appcmd{}", std::env::consts::EXE_SUFFIX));
+fn webpi_install(args: WebpiInstallArgs, host: &super::Host) -> anyhow::Result<()> {
+    let appcmd = host.appcmd.clone();
     if !appcmd.is_file() {
-        anyhow::bail!("the mock appcmd {} is missing (it is built with iiswsgi)", appcmd.display());
+        anyhow::bail!("the mock appcmd {} is missing (it comes with iiswsgi)", appcmd.display());
     }
     let options = iiswsgi_emulator::webpi::Options {
         feed: args.feed,
@@ -93,20 +92,11 @@ fn webpi_install(args: WebpiInstallArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn run(args: EmulateArgs) -> anyhow::Result<()> {
+pub fn run(args: EmulateArgs, host: &super::Host) -> anyhow::Result<()> {
     if let Some(EmulateTool::WebpiInstall(install)) = args.tool {
-        return webpi_install(install);
+        return webpi_install(install, host);
     }
-    let level = match args.verbose {
-        0 => "info",
-        1 => "debug",
-        _ => "trace",
-    };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+    super::log_to_stderr(args.verbose);
     if args.debug {
         // Inherited by every FastCGI process, as a worker's environment is.
         std::env::set_var("WSGI_DEBUG", "1");
@@ -116,7 +106,11 @@ pub fn run(args: EmulateArgs) -> anyhow::Result<()> {
         (None, Some(path)) => iiswsgi_emulator::Source::AppHost { path, site_name: args.site_name },
         (None, None) => anyhow::bail!("either --site or --apphost is required"),
     };
-    let gateway = std::env::current_exe().context("Cannot find the iiswsgi executable")?;
+    // The synthesized FastCGI application runs the form of iiswsgi that runs here.
+    let gateway = iiswsgi_emulator::Gateway {
+        full_path: host.this.program.clone(),
+        arguments: host.this.fastcgi_arguments("serve"),
+    };
     let options = iiswsgi_emulator::Options {
         source,
         listen: args.listen,

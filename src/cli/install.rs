@@ -25,12 +25,16 @@ pub struct InstallArgs {
     pub python: PathBuf,
     #[command(flatten)]
     pub appcmd: AppcmdArgs,
+    /// More log detail on stderr (repeat for more; the original's `-v`).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// A command to run in the application folder instead of install-msdeploy.
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<String>,
 }
 
-pub fn run(args: InstallArgs) -> anyhow::Result<()> {
+pub fn run(args: InstallArgs, host: &super::Host) -> anyhow::Result<()> {
+    super::log_to_stderr(args.verbose);
     let options = Install {
         app_name: args.app_name.as_deref(),
         ignore_stamp: args.ignore_stamp,
@@ -38,7 +42,7 @@ pub fn run(args: InstallArgs) -> anyhow::Result<()> {
         python: args.python.clone(),
         appcmd: args.appcmd.appcmd.clone(),
         command: args.command.clone(),
-        gateway: std::env::current_exe().context("Cannot find the iiswsgi executable")?,
+        gateway: host.this.clone(),
     };
     let dir = install::install(&options).context("install failed")?;
     println!("installed {}", dir.display());

@@ -19,14 +19,10 @@ pub struct InstallMsdeployArgs {
     pub skip_test: bool,
 }
 
-pub fn run(args: InstallMsdeployArgs) -> anyhow::Result<()> {
+pub fn run(args: InstallMsdeployArgs, host: &super::Host) -> anyhow::Result<()> {
     let project = args.project.load()?;
     let appcmd = if args.skip_fcgi_app_install { None } else { Some(args.appcmd.locate()?) };
-    let tester = if args.skip_test {
-        None
-    } else {
-        Some(std::env::current_exe().context("Cannot find the iiswsgi executable")?)
-    };
+    let tester = (!args.skip_test).then(|| host.this.clone());
     let options = InstallMsdeploy { python: args.project.python.clone(), appcmd: appcmd.as_ref(), tester };
     install::install_msdeploy(&project, &options).context("install-msdeploy failed")
 }

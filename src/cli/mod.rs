@@ -6,6 +6,7 @@ pub mod bdist_msdeploy;
 pub mod build_msdeploy;
 pub mod emulate;
 pub mod enable;
+pub mod host;
 pub mod install;
 pub mod install_msdeploy;
 pub mod msdeploy_options;
@@ -15,6 +16,7 @@ pub mod test_msdeploy;
 pub mod webpi;
 
 use clap::{Parser, Subcommand};
+pub use host::{Form, Host};
 
 #[derive(Debug, Parser)]
 #[command(name = "iiswsgi", version, about = "Serve Python WSGI apps on IIS and other FastCGI web servers")]
@@ -55,4 +57,86 @@ pub enum Command {
     Webpi(webpi::WebpiArgs),
     /// Decode or encode a manifest's `MSDeploy.MSDeployProviderOptions`.
     MsdeployOptions(msdeploy_options::MsdeployOptionsArgs),
+}
+
+/// The whole command line, in both forms (the binary's `main`, and the
+/// extension module's `main` under a host Python): parses `argv`, runs
+/// the command, prints an error once. Returns the exit status: 0, 1 for a
+/// failed command, clap's 2 for a usage error (0 for `--help`).
+pub fn main<I, T>(argv: I, host: &Host) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(argv) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return u8::try_from(err.exit_code()).unwrap_or(2);
+        }
+    };
+    report(run(cli, host))
+}
+
+/// Logging for the commands a person watches: stderr, `info` and up, more
+/// with each `-v`; `RUST_LOG` overrides.
+fn log_to_stderr(verbose: u8) {
+    let level = match verbose {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+/// The exit status of a command's outcome; an error is printed once.
+fn report(outcome: anyhow::Result<()>) -> u8 {
+    match outcome {
+        Ok(()) => 0,
+        Err(err) => {
+            eprintln!("error: {err}");
+            for cause in err.chain().skip(1) {
+                eprintln!("  Caused by: {cause}");
+            }
+            tracing::error!("{err:#}");
+            1
+        }
+    }
+}
+
+/// Runs a parsed command.
+pub fn run(cli: Cli, host: &Host) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            let prepared = serve::prepare(args)?;
+            #[cfg(feature = "python")]
+            if prepared.needs_python() {
+                host.start_python(prepared.args.venv.as_deref())?;
+            }
+            serve::run(prepared)
+        }
+        Command::Emulate(args) => emulate::run(args, host),
+        Command::MsdeployOptions(args) => msdeploy_options::run(args),
+        Command::BuildMsdeploy(args) => build_msdeploy::run(args),
+        Command::BdistWebpi(args) => webpi::bdist_webpi(&args).map(|_| ()),
+        Command::CleanWebpi(args) => webpi::clean_webpi(&args),
+        Command::Webpi(args) => webpi::webpi(args, host),
+        Command::BdistMsdeploy(args) => bdist_msdeploy::run(args, host),
+        Command::Install(args) => install::run(args, host),
+        Command::InstallMsdeploy(args) => install_msdeploy::run(args, host),
+        Command::Enable(args) => enable::enable(args, host),
+        Command::Disable(args) => enable::disable(args, host),
+        Command::TestMsdeploy(args) => {
+            let (project, choice) = test_msdeploy::prepare(&args)?;
+            #[cfg(feature = "python")]
+            if choice != test_msdeploy::Choice::Nothing {
+                host.start_python(args.venv.as_deref())?;
+            }
+            test_msdeploy::run(args, project, choice)
+        }
+    }
 }

@@ -101,17 +101,16 @@ pub struct Prepared {
     pub args: ServeArgs,
     pub source: Source,
     pub debug: bool,
+    /// An app object the host Python loaded (Paste Deploy's entry points),
+    /// served instead of one named on the command line.
+    #[cfg(feature = "python")]
+    pub app_object: Option<std::sync::Arc<pyo3::Py<pyo3::PyAny>>>,
 }
 
 impl Prepared {
     /// Whether `main` must start the embedded interpreter.
     pub fn needs_python(&self) -> bool {
         !self.args.test_app
-    }
-
-    /// The venv to run in: `--venv`, else `VIRTUAL_ENV`.
-    pub fn venv(&self) -> Option<PathBuf> {
-        self.args.venv.clone().or_else(|| std::env::var_os("VIRTUAL_ENV").filter(|v| !v.is_empty()).map(PathBuf::from))
     }
 
     pub fn threads(&self) -> usize {
@@ -138,7 +137,13 @@ pub fn prepare(args: ServeArgs) -> anyhow::Result<Prepared> {
     // reach FCGI_STDERR, so the log goes to the file alone.
     crate::logging::init(&log_path, verbosity, source.mode() != Mode::Iis)?;
     let debug = args.debug || std::env::var("WSGI_DEBUG").is_ok_and(|v| is_truthy(&v));
-    Ok(Prepared { args, source, debug })
+    Ok(Prepared {
+        args,
+        source,
+        debug,
+        #[cfg(feature = "python")]
+        app_object: None,
+    })
 }
 
 pub fn is_truthy(value: &str) -> bool {
@@ -217,8 +222,12 @@ fn build_app(prepared: &Prepared, mode: Mode, threads: usize, shutdown: &Shutdow
     }
     #[cfg(feature = "python")]
     {
+        let spec = match &prepared.app_object {
+            Some(app) => crate::wsgi::AppSpec::Object(app.clone()),
+            None => crate::wsgi::AppSpec::from_args(prepared.args.app.as_deref(), prepared.args.config.as_deref())?,
+        };
         let settings = crate::wsgi::Settings {
-            spec: crate::wsgi::AppSpec::from_args(prepared.args.app.as_deref(), prepared.args.config.as_deref())?,
+            spec,
             debug: prepared.debug,
             iis: mode == Mode::Iis,
             multithread: threads > 1,
@@ -234,4 +243,36 @@ fn build_app(prepared: &Prepared, mode: Mode, threads: usize, shutdown: &Shutdow
         let _ = (mode, threads, shutdown);
         anyhow::bail!("This iiswsgi was built without Python (feature `python`); only `--test-app` is available")
     }
+}
+
+/// `(name, takes_a_value)` of every `serve` option, from its definition.
+pub fn options() -> Vec<(String, bool)> {
+    use clap::Args as _;
+    let command = ServeArgs::augment_args(clap::Command::new("serve"));
+    command
+        .get_arguments()
+        .filter_map(|arg| Some((arg.get_long()?.to_string(), arg.get_action().takes_values())))
+        .collect()
+}
+
+/// `serve` with `argv` (`iiswsgi serve ...`) for an app object a host
+/// Python loaded: Paste Deploy's `egg:iiswsgi#iis` server. The exit status,
+/// errors printed as [`super::main`] prints them.
+#[cfg(feature = "python")]
+pub fn main_with_app(argv: Vec<String>, host: &super::Host, app: pyo3::Py<pyo3::PyAny>) -> u8 {
+    use clap::Parser as _;
+    let run = || -> anyhow::Result<()> {
+        let cli = super::Cli::try_parse_from(argv)?;
+        let super::Command::Serve(args) = cli.command else {
+            anyhow::bail!("expected the arguments of `iiswsgi serve`")
+        };
+        if args.app.is_some() || args.config.is_some() || args.test_app {
+            anyhow::bail!("the app comes from the Paste Deploy config: no MODULE:ATTR, --config or --test-app");
+        }
+        let mut prepared = prepare(args)?;
+        prepared.app_object = Some(std::sync::Arc::new(app));
+        host.start_python(prepared.args.venv.as_deref())?;
+        run(prepared)
+    };
+    super::report(run())
 }

@@ -37,12 +37,6 @@ pub enum Choice {
     Nothing,
 }
 
-impl TestMsdeployArgs {
-    pub fn venv(&self) -> Option<PathBuf> {
-        self.venv.clone().or_else(|| std::env::var_os("VIRTUAL_ENV").filter(|v| !v.is_empty()).map(PathBuf::from))
-    }
-}
-
 /// The app named on the command line, in `[tool.iiswsgi]` (or setup.cfg's
 /// `[test_msdeploy] config_file`), in web.config's appSettings, or in the
 /// `serve` arguments of its fastCgi application.
@@ -80,23 +74,16 @@ fn from_serve_arguments(arguments: &str) -> Option<Choice> {
     let (mut app, mut config) = (None, None);
     let mut rest = words[serve + 1..].iter();
     // Options of `serve` that take a value, so that value is not the app.
-    const VALUED: [&str; 10] = [
-        "--bind",
-        "--threads",
-        "--venv",
-        "--chdir",
-        "--pythonpath",
-        "--script-name",
-        "--log-file",
-        "--max-params",
-        "--max-conns",
-        "--socket-mode",
-    ];
+    let valued: Vec<String> = super::serve::options()
+        .into_iter()
+        .filter(|(_, valued)| *valued)
+        .map(|(name, _)| format!("--{name}"))
+        .collect();
     while let Some(word) = rest.next() {
         match word.as_str() {
             "--config" => config = rest.next().cloned(),
             w if w.starts_with("--config=") => config = Some(w["--config=".len()..].to_string()),
-            w if VALUED.contains(&w) => {
+            w if valued.iter().any(|v| v == w) => {
                 rest.next();
             }
             w if w.starts_with('-') => {}

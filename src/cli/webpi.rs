@@ -125,7 +125,7 @@ pub fn clean_webpi(args: &CleanWebpiArgs) -> anyhow::Result<()> {
 }
 
 /// Builds each package, writes the feed, cleans the caches.
-pub fn webpi(args: WebpiArgs) -> anyhow::Result<()> {
+pub fn webpi(args: WebpiArgs, host: &super::Host) -> anyhow::Result<()> {
     let feed = &args.bdist.feed;
     let feed_dir = std::path::absolute(&feed.project.project)?;
     for dir in feed.projects(&feed_dir)? {
@@ -134,7 +134,7 @@ pub fn webpi(args: WebpiArgs) -> anyhow::Result<()> {
             dist_dir: None,
             skip_install_check: false,
         };
-        super::bdist_msdeploy::run(bdist)?;
+        super::bdist_msdeploy::run(bdist, host)?;
     }
     bdist_webpi(&args.bdist)?;
     if args.webpi_cache.is_some() || cache::default_cache().is_some() {

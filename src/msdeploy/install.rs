@@ -6,6 +6,7 @@ use super::build::{expand_template, STAMP};
 use super::files::{read_to_string, write_atomically};
 use super::{discover, register, Error};
 use crate::project::Project;
+use crate::self_command::SelfCommand;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -18,8 +19,8 @@ pub struct InstallMsdeploy<'a> {
     pub python: PathBuf,
     /// None: `--skip-fcgi-app-install`.
     pub appcmd: Option<&'a Appcmd>,
-    /// The `iiswsgi` executable, to run test-msdeploy; None skips the test.
-    pub tester: Option<PathBuf>,
+    /// This iiswsgi, to run test-msdeploy; None skips the test.
+    pub tester: Option<SelfCommand>,
 }
 
 /// Runs `command` in `dir`; a non-zero exit is an error naming it.
@@ -81,7 +82,7 @@ pub fn install_msdeploy(project: &Project, options: &InstallMsdeploy<'_>) -> Res
         run(&mut shell(line), dir)?;
     }
     if let Some(tester) = &options.tester {
-        let mut test = Command::new(tester);
+        let mut test = tester.command();
         test.arg("test-msdeploy").arg("--project").arg(dir).env("APPL_PHYSICAL_PATH", dir);
         if let Some(venv) = venv_of(&options.python) {
             test.env("VIRTUAL_ENV", venv);
@@ -116,7 +117,8 @@ pub struct Install<'a> {
     pub appcmd: Option<String>,
     /// Run this instead of install-msdeploy (the arguments after `--`).
     pub command: Vec<String>,
-    pub gateway: PathBuf,
+    /// This iiswsgi, to run install-msdeploy.
+    pub gateway: SelfCommand,
 }
 
 /// Finds the application folder, removes its stamp, optionally builds its
@@ -137,10 +139,22 @@ pub fn install(options: &Install<'_>) -> Result<PathBuf, Error> {
         Err(source) => return Err(Error::Read { path: stamp, source }),
     }
     let mut python = options.python.clone();
+    let mut gateway = options.gateway.clone();
     if options.virtualenv {
         let venv = dir.join(".venv");
         run(Command::new(&options.python).args(["-m", "venv"]).arg(&venv), &dir)?;
         python = venv_python(&venv);
+        // The original's projects ask for iiswsgi itself (`webpi_eggs`,
+        // `setup_requires`): the venv gets this very version, and the rest
+        // of the install runs in it, so the app's FastCGI process, the
+        // registration and the test all use the venv's own Python.
+        if asks_for_iiswsgi(&dir, &options.python) {
+            let mut pip = Command::new(&python);
+            pip.args(["-m", "pip", "install", "--disable-pip-version-check"])
+                .arg(format!("iiswsgi=={}", env!("CARGO_PKG_VERSION")));
+            run(&mut pip, &dir)?;
+            gateway = SelfCommand::hosted(python.clone());
+        }
         let mut pip = Command::new(&python);
         pip.args(["-m", "pip", "install", "--disable-pip-version-check", "."]);
         run(&mut pip, &dir)?;
@@ -149,7 +163,7 @@ pub fn install(options: &Install<'_>) -> Result<PathBuf, Error> {
         run(Command::new(program).args(args).env("APPL_PHYSICAL_PATH", &dir), &dir)?;
         return Ok(dir);
     }
-    let mut install_msdeploy = Command::new(&options.gateway);
+    let mut install_msdeploy = gateway.command();
     install_msdeploy.env("APPL_PHYSICAL_PATH", &dir);
     install_msdeploy.arg("install-msdeploy").arg("--project").arg(&dir).arg("--python").arg(&python);
     if let Some(appcmd) = &options.appcmd {
@@ -157,6 +171,19 @@ pub fn install(options: &Install<'_>) -> Result<PathBuf, Error> {
     }
     run(&mut install_msdeploy, &dir)?;
     Ok(dir)
+}
+
+/// Whether the project in `dir` names iiswsgi among its requirements, its
+/// install-msdeploy extras or its WebPI eggs.
+fn asks_for_iiswsgi(dir: &Path, python: &Path) -> bool {
+    let Ok(project) = Project::load(dir, python) else { return false };
+    let tool = &project.metadata.tool;
+    let mut wanted = project.metadata.dependencies.iter().chain(&tool.install_msdeploy).chain(&tool.webpi_eggs);
+    wanted.any(|requirement| {
+        let name: String =
+            requirement.chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).collect();
+        name.eq_ignore_ascii_case("iiswsgi")
+    })
 }
 
 /// `X.Y` of a Python, for package names.

@@ -8,8 +8,8 @@
 //! `python` would: `sys.prefix` is the venv, its site-packages are on
 //! `sys.path` and the base install's are not.
 
+use super::runtime::InterpreterInfo;
 use pyo3::ffi;
-use pyo3::prelude::*;
 use std::ffi::{CStr, CString};
 use std::path::{Path, PathBuf};
 
@@ -21,19 +21,6 @@ pub enum InterpreterError {
     VersionMismatch { path: PathBuf, venv: String, embedded: String },
     #[error("cannot start Python: {0}")]
     Init(String),
-}
-
-/// Where the interpreter runs, for the start-up log.
-pub struct InterpreterInfo {
-    pub version: String,
-    pub executable: String,
-    pub prefix: String,
-}
-
-impl std::fmt::Display for InterpreterInfo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Python {} ({}), sys.prefix {}", self.version, self.executable, self.prefix)
-    }
 }
 
 fn venv_python(venv: &Path) -> PathBuf {
@@ -106,13 +93,7 @@ pub fn initialize(venv: Option<&Path>) -> Result<InterpreterInfo, InterpreterErr
         };
         start(executable.as_deref())?;
     }
-    Ok(pyo3::Python::attach(|py| {
-        let sys = py.import("sys").ok();
-        let get =
-            |name: &str| sys.as_ref().and_then(|s| s.getattr(name).ok()).map(|v| v.to_string()).unwrap_or_default();
-        let version = get("version").split_whitespace().next().unwrap_or_default().to_string();
-        InterpreterInfo { version, executable: get("executable"), prefix: get("prefix") }
-    }))
+    Ok(InterpreterInfo::current())
 }
 
 fn start(executable: Option<&Path>) -> Result<(), InterpreterError> {

@@ -4,10 +4,12 @@ use super::report::{self, LOAD_CONTEXT};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// How the app is named, in the order `serve` looks: a positional
-/// `module:attr`, `--config FILE.ini[#name]`, else `WSGI_HANDLER`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `module:attr`, `--config FILE.ini[#name]`, else `WSGI_HANDLER`; or an
+/// app object a host Python hands over (Paste Deploy's server entry points).
+#[derive(Debug, Clone)]
 pub enum AppSpec {
     /// gunicorn's `module:attr`; `attr` may be dotted and end in `()`.
     Entry { module: String, attr: String },
@@ -16,6 +18,8 @@ pub enum AppSpec {
     /// wfastcgi's form, read from `WSGI_HANDLER` at the first request, after
     /// the site's web.config has been applied.
     Handler,
+    /// An app already loaded by the Python that hosts iiswsgi.
+    Object(Arc<Py<PyAny>>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +66,7 @@ impl std::fmt::Display for AppSpec {
             Self::Paste { path, name: Some(name) } => write!(f, "{}#{name}", path.display()),
             Self::Paste { path, name: None } => write!(f, "{}", path.display()),
             Self::Handler => f.write_str("WSGI_HANDLER"),
+            Self::Object(app) => write!(f, "{app}"),
         }
     }
 }
@@ -101,6 +106,7 @@ pub fn load(py: Python<'_>, spec: &AppSpec) -> Result<Py<PyAny>, LoadFailure> {
         AppSpec::Entry { module, attr } => load_entry(py, module, attr),
         AppSpec::Paste { path, name } => load_paste(py, path, name.as_deref()),
         AppSpec::Handler => load_handler(py, std::env::var("WSGI_HANDLER").ok().as_deref()),
+        AppSpec::Object(app) => Ok(app.clone_ref(py)),
     };
     let (stdout, stderr) = capture.map(|c| c.finish(py)).unwrap_or_default();
     let app = result.map_err(|failure| LoadFailure { stdout: stdout.clone(), stderr: stderr.clone(), ..failure })?;
@@ -253,12 +259,12 @@ mod tests {
 
     #[test]
     fn spec_order_and_forms() {
-        assert_eq!(
+        assert!(matches!(
             AppSpec::from_args(Some("pkg.mod:make_app()"), None).unwrap(),
-            AppSpec::Entry { module: "pkg.mod".into(), attr: "make_app()".into() }
-        );
+            AppSpec::Entry { module, attr } if module == "pkg.mod" && attr == "make_app()"
+        ));
         assert!(AppSpec::from_args(Some("nocolon"), None).is_err());
         assert!(matches!(AppSpec::from_args(None, Some("/no/such.ini#main")), Err(SpecError::MissingConfig(_))));
-        assert_eq!(AppSpec::from_args(None, None).unwrap(), AppSpec::Handler);
+        assert!(matches!(AppSpec::from_args(None, None).unwrap(), AppSpec::Handler));
     }
 }

@@ -1,7 +1,8 @@
 //! The embedded-CPython WSGI gateway (PEP 3333), behind feature `python`.
 //!
-//! - [`interpreter`]: starts CPython in the right environment; called by the
-//!   binary's `main` only.
+//! - [`interpreter`]: starts CPython in the right environment; the
+//!   standalone binary only (feature `embed`). [`runtime`] describes the
+//!   running one, and what `--venv` means when a Python hosts us.
 //! - [`loader`]: finds the app (module:attr, Paste Deploy, WSGI_HANDLER) and
 //!   [`site`] applies a web.config's appSettings first, as wfastcgi does.
 //! - [`environ`], [`input`], [`start_response`], [`file_wrapper`],
@@ -13,11 +14,13 @@ mod app;
 mod environ;
 mod file_wrapper;
 mod input;
+#[cfg(feature = "embed")]
 pub mod interpreter;
 mod loader;
 mod log_writer;
 mod report;
 mod response;
+pub mod runtime;
 mod site;
 mod start_response;
 

@@ -51,7 +51,10 @@ pub fn summary(py: Python<'_>, err: &PyErr) -> String {
 /// The formatted traceback of a Python exception, as `traceback.format_exception` prints it.
 pub fn traceback(py: Python<'_>, err: &PyErr) -> String {
     let formatted = (|| -> PyResult<String> {
-        let lines = py.import("traceback")?.call_method1("format_exception", (err.value(py),))?;
+        // The three-argument form: the one-argument form is Python 3.10+.
+        let value = err.value(py);
+        let args = (value.get_type(), value, err.traceback(py));
+        let lines = py.import("traceback")?.call_method1("format_exception", args)?;
         Ok(lines.try_iter()?.filter_map(|line| line.ok().map(|l| l.to_string())).collect())
     })();
     formatted.unwrap_or_else(|_| summary(py, err))

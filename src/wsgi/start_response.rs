@@ -136,7 +136,7 @@ impl Write {
 /// decoded as latin-1, as wfastcgi does.
 fn native_string(value: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
     if let Ok(text) = value.cast::<PyString>() {
-        let text = text.to_str()?.to_string();
+        let text = text.to_cow()?.into_owned();
         if let Some(c) = text.chars().find(|&c| u32::from(c) > 0xFF) {
             return Err(PyValueError::new_err(format!("{what} {text:?} has a character outside latin-1: {c:?}")));
         }

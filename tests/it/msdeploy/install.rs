@@ -166,6 +166,7 @@ fn install_with_a_virtualenv_installs_the_app_into_it() {
     if !crate::support::require("python3") {
         return;
     }
+    let Some((pip_var, wheels)) = super::pip_finds_this_iiswsgi() else { return };
     let project = copy_project("modern_sample");
     ok(&iiswsgi(project.path(), &["build-msdeploy"]));
     let output = std::process::Command::new(crate::support::bin())
@@ -182,11 +183,18 @@ fn install_with_a_virtualenv_installs_the_app_into_it() {
             "$APPL_PHYSICAL_PATH/.venv/bin/python -c 'import modern_sample.app; print(\"imported\")' > venv-check.txt",
         ])
         .env("APPL_PHYSICAL_PATH", project.path())
+        .env(pip_var, wheels)
         .env_remove("VIRTUAL_ENV")
         .output()
         .unwrap();
     ok(&output);
     assert!(project.path().join(".venv/pyvenv.cfg").is_file());
+    let pip = std::process::Command::new(project.path().join(".venv/bin/python"))
+        .args(["-m", "pip", "show", "iiswsgi"])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&pip.stdout);
+    assert!(shown.contains(&format!("Version: {}", env!("CARGO_PKG_VERSION"))), "the project's webpi_eggs: {shown}");
     let check = std::fs::read_to_string(project.path().join("venv-check.txt")).unwrap();
     assert_eq!(check.trim(), "imported", "the app was pip-installed into the venv");
 }

@@ -19,12 +19,24 @@ pub fn copy_project(name: &str) -> tempfile::TempDir {
 
 /// `iiswsgi ARGS` in `dir`, with the fixtures' environment.
 pub fn iiswsgi(dir: &Path, args: &[&str]) -> Output {
+    iiswsgi_with(dir, args, &[])
+}
+
+/// [`iiswsgi`] with more environment.
+pub fn iiswsgi_with(dir: &Path, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Output {
     let mut command = Command::new(bin());
     command.args(args).current_dir(dir).env("IISWSGI_EXE", bin()).env("SOURCE_DATE_EPOCH", "1700000000");
+    command.envs(env.iter().copied());
     if let Some(venv) = crate::support::test_venv() {
         command.env("VIRTUAL_ENV", &venv).env("IISWSGI_PYTHON", venv.join("bin/python"));
     }
     command.output().expect("run iiswsgi")
+}
+
+/// What a venv's pip needs to install this iiswsgi (the samples ask for
+/// it): this version's wheel; `None` skips the test where there is none.
+pub fn pip_finds_this_iiswsgi() -> Option<(&'static str, PathBuf)> {
+    crate::support::wheels().map(|dir| ("PIP_FIND_LINKS", dir))
 }
 
 pub fn ok(output: &Output) -> String {

@@ -46,6 +46,23 @@ pub fn test_venv() -> Option<PathBuf> {
     None
 }
 
+/// The folder with this version's wheel (`IISWSGI_WHEELS`, else `dist/`,
+/// where `.ci/run` builds it), for tests whose venvs pip-install iiswsgi.
+pub fn wheels() -> Option<PathBuf> {
+    let dir = std::env::var_os("IISWSGI_WHEELS").map(PathBuf::from).unwrap_or_else(|| repo().join("dist"));
+    let prefix = format!("iiswsgi-{}-", env!("CARGO_PKG_VERSION"));
+    let found = std::fs::read_dir(&dir).into_iter().flatten().flatten().any(|entry| {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        name.starts_with(&prefix) && name.ends_with(".whl")
+    });
+    if found {
+        return Some(dir);
+    }
+    assert!(std::env::var("CI").is_err(), "no iiswsgi {prefix}*.whl in {} under CI", dir.display());
+    eprintln!("skipping: no {prefix}*.whl in {} (build it with maturin, as .ci/run does)", dir.display());
+    None
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }

@@ -76,7 +76,9 @@ pub fn emulated_iis(sites: &[&str]) -> (tempfile::TempDir, PathBuf) {
     (iis, config)
 }
 
-/// `iiswsgi emulate webpi-install ...`.
+/// `iiswsgi emulate webpi-install ...`; the runCommand's `iiswsgi install
+/// -e` finds this iiswsgi's wheel for the venv, where there is one (tests
+/// that install check [`crate::msdeploy::pip_finds_this_iiswsgi`] first).
 pub fn webpi_install(dir: &Path, feed: &str, product: &str, apphost: &Path, params: &[&str]) -> std::process::Output {
     let mut args = vec!["emulate", "webpi-install", "--feed", feed, "--product", product, "--apphost"];
     let apphost = apphost.to_string_lossy().into_owned();
@@ -84,7 +86,9 @@ pub fn webpi_install(dir: &Path, feed: &str, product: &str, apphost: &Path, para
     for param in params {
         args.extend(["--param", param]);
     }
-    iiswsgi(dir, &args)
+    let wheels =
+        std::env::var_os("IISWSGI_WHEELS").map(PathBuf::from).unwrap_or_else(|| crate::support::repo().join("dist"));
+    crate::msdeploy::iiswsgi_with(dir, &args, &[("PIP_FIND_LINKS", wheels.as_os_str())])
 }
 
 /// A zip written by hand, whatever its entry names.
