@@ -12,8 +12,11 @@ def run(call, *args):
     binary: ``serve`` and ``emulate`` catch it and stop gracefully, every
     other command ends at once. Python's own handler would only set a flag
     that nothing reads while Rust runs, so it steps aside meanwhile."""
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        # None where the process has no such handle: IIS starts FastCGI
+        # processes with invalid ones, spawners close them.
+        if stream is not None:
+            stream.flush()
     try:
         previous = signal.signal(signal.SIGINT, signal.SIG_DFL)
     except ValueError:  # not the main thread: signals are not ours to set

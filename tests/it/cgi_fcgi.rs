@@ -1,6 +1,6 @@
 //! libfcgi's `cgi-fcgi` (Debian's libfcgi-bin) as the web server.
 
-use crate::support::{apps_dir, bin, require, serve_tcp, wait_until};
+use crate::support::{apps_dir, require, serve_tcp, wait_until};
 use std::io::Write;
 use std::process::{Command, Stdio};
 
@@ -58,7 +58,7 @@ fn listen_socket_mode_serves_a_socket_handed_over_on_stdin() {
             "#!/bin/sh\necho $$ > {}\ncd {}\nexec {} serve apps:echo --log-file {}\n",
             pid_file.display(),
             apps_dir().display(),
-            bin(),
+            crate::support::gateway().join(" "),
             log.display()
         ),
     )

@@ -15,5 +15,6 @@ pub mod nginx;
 mod robustness;
 mod venv;
 pub mod webpi;
+mod wheel;
 mod wine;
 pub mod wsgi_apps;

@@ -189,13 +189,14 @@ fn authorizer_role_gets_unknown_role() {
 
 #[test]
 fn paste_deploy_config_loads_the_named_app() {
-    let Some(venv) = crate::support::test_venv() else { return };
+    let Some(venv) = crate::support::venv_with_paste() else { return };
     let ini = apps_dir().join("paste.ini");
-    let venv = venv.to_str().unwrap();
-    let server = bound(&["--config", ini.to_str().unwrap(), "--venv", venv]);
+    let with_venv = |config: &str| -> Vec<String> { [&["--config".into(), config.into()][..], &venv].concat() };
+    let args = with_venv(ini.to_str().unwrap());
+    let server = bound(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(server.request("GET", "/", b"").body_text(), "paste: main section");
-    let named = format!("{}#other", ini.display());
-    let server = bound(&["--config", &named, "--venv", venv]);
+    let args = with_venv(&format!("{}#other", ini.display()));
+    let server = bound(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(server.request("GET", "/", b"").body_text(), "paste: other section");
 }
 

@@ -59,9 +59,15 @@ impl Emulator {
     }
 
     pub fn start(args: &[OsString], env: &[(&str, &str)]) -> Self {
+        Self::start_program(&[bin().to_string()], args, env)
+    }
+
+    /// [`Emulator::start`] with `program` (and its leading arguments) as iiswsgi.
+    pub fn start_program(program: &[String], args: &[OsString], env: &[(&str, &str)]) -> Self {
         let logs = tempfile::tempdir().unwrap();
         let stderr = std::fs::File::create(logs.path().join("emulator.log")).unwrap();
-        let child = Command::new(bin())
+        let child = Command::new(&program[0])
+            .args(&program[1..])
             .arg("emulate")
             .args(args)
             .args(["--listen", "127.0.0.1:0", "--access-log"])

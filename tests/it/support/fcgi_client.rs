@@ -3,7 +3,7 @@
 use iiswsgi::fastcgi::{name_value, Decoder, ProtocolStatus, Record, Role, KEEP_CONN};
 use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 /// What came back for one request.
@@ -125,8 +125,14 @@ pub struct IisProcess {
 
 impl IisProcess {
     pub fn start(args: &[&str], env: &[(&str, &str)], cwd: &Path, log: &Path) -> Self {
+        Self::start_program(&super::gateway(), args, env, cwd, log)
+    }
+
+    /// [`IisProcess::start`] with `program` (and its leading arguments) as iiswsgi.
+    pub fn start_program(program: &[String], args: &[&str], env: &[(&str, &str)], cwd: &Path, log: &Path) -> Self {
         let (ours, theirs) = std::os::unix::net::UnixStream::pair().expect("socketpair");
-        let mut command = Command::new(super::bin());
+        let mut command = std::process::Command::new(&program[0]);
+        command.args(&program[1..]);
         command.arg("serve").args(args).arg("--log-file").arg(log).current_dir(cwd);
         for (name, value) in env {
             command.env(name, value);

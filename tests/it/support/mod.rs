@@ -11,6 +11,50 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_iiswsgi")
 }
 
+/// The venv with this iiswsgi's wheel installed (`IISWSGI_WHEEL_VENV`,
+/// made by `.ci/run` from the built wheel, with cargo off PATH).
+pub fn wheel_venv() -> Option<PathBuf> {
+    let venv = std::env::var_os("IISWSGI_WHEEL_VENV").map(PathBuf::from);
+    match venv.filter(|v| v.join("pyvenv.cfg").is_file()) {
+        Some(venv) => Some(venv),
+        None => {
+            assert!(std::env::var("CI").is_err(), "IISWSGI_WHEEL_VENV must name the wheel's venv under CI");
+            eprintln!("skipping: no IISWSGI_WHEEL_VENV (a venv with the iiswsgi wheel installed)");
+            None
+        }
+    }
+}
+
+/// How the gateway tests run `iiswsgi` (program, then leading arguments):
+/// the binary, or with `IISWSGI_TEST_FORM=wheel` the wheel's `python -m
+/// iiswsgi`, so one suite checks both forms.
+pub fn gateway() -> Vec<String> {
+    if std::env::var("IISWSGI_TEST_FORM").as_deref() == Ok("wheel") {
+        if let Some(venv) = wheel_venv() {
+            return vec![venv.join("bin/python").display().to_string(), "-m".into(), "iiswsgi".into()];
+        }
+    }
+    vec![bin().to_string()]
+}
+
+/// The `serve` arguments that select a venv with PasteDeploy: the test
+/// venv's `--venv` for the binary, none for the wheel's Python, which has
+/// it (and cannot switch to another venv).
+pub fn venv_with_paste() -> Option<Vec<String>> {
+    if gateway().len() > 1 {
+        return Some(Vec::new());
+    }
+    Some(vec!["--venv".into(), test_venv()?.display().to_string()])
+}
+
+/// [`gateway`] as a command; add the subcommand.
+pub fn gateway_command() -> Command {
+    let gateway = gateway();
+    let mut command = Command::new(&gateway[0]);
+    command.args(&gateway[1..]);
+    command
+}
+
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -104,7 +148,7 @@ pub fn serve_tcp(args: &[&str], env: &[(&str, &str)], log: &Path) -> (u16, Guard
 
 /// `iiswsgi serve ARGS --bind ADDR` with extra environment, not waited for.
 fn spawn_bound(args: &[&str], bind: &str, log: &Path, env: &[(&str, &str)]) -> Guard {
-    let child = Command::new(bin())
+    let child = gateway_command()
         .arg("serve")
         .args(args)
         .args(["--bind", bind, "--log-file"])
