@@ -5,6 +5,7 @@ use crate::access_log::{AccessLog, Entry};
 use crate::body::Body;
 use crate::error_page::{IisError, Substatus};
 use crate::fastcgi_handler::{self, Target};
+use crate::old_python::PythonHome;
 use crate::pool::Pool;
 use crate::server_vars::{server_variables, RequestInfo};
 use crate::site::{is_fastcgi, Site};
@@ -25,17 +26,23 @@ pub struct State {
     pub header_timeout: std::time::Duration,
     pools: Mutex<HashMap<String, Arc<Pool>>>,
     log: AccessLog,
+    python_home: Option<PythonHome>,
 }
 
 impl State {
-    pub fn new(site: Site, log: AccessLog, header_timeout: std::time::Duration) -> Self {
-        Self { site, header_timeout, pools: Mutex::new(HashMap::new()), log }
+    pub fn new(
+        site: Site,
+        log: AccessLog,
+        header_timeout: std::time::Duration,
+        python_home: Option<PythonHome>,
+    ) -> Self {
+        Self { site, header_timeout, pools: Mutex::new(HashMap::new()), log, python_home }
     }
 
     fn pool_for(&self, app: &iiswsgi_proto::iis::FastCgiApplication) -> Arc<Pool> {
         let key = crate::site::expand(&app.key()).to_lowercase();
         let mut pools = self.pools.lock().unwrap_or_else(|p| p.into_inner());
-        pools.entry(key).or_insert_with(|| Pool::new(app.clone())).clone()
+        pools.entry(key).or_insert_with(|| Pool::new(app.clone(), self.python_home.as_ref())).clone()
     }
 
     pub async fn shutdown(&self) {

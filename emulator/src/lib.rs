@@ -21,6 +21,7 @@ mod error;
 mod error_page;
 mod fastcgi_handler;
 mod http;
+pub mod old_python;
 mod pool;
 mod process;
 mod server_vars;
@@ -57,6 +58,8 @@ pub struct Options {
     pub access_log: Option<PathBuf>,
     /// How long a client may take to send its request headers.
     pub header_timeout: std::time::Duration,
+    /// Where an old project's Windows Python paths point (see [`old_python`]).
+    pub python_home: Option<old_python::PythonHome>,
 }
 
 /// Loads the configuration (any error stops here, before listening), then
@@ -80,7 +83,7 @@ pub async fn run(options: Options, shutdown: impl std::future::Future<Output = (
         .map_err(|source| Error::Listen { addr: options.listen, source })?;
     let local = listener.local_addr().map_err(|source| Error::Listen { addr: options.listen, source })?;
     tracing::info!("site \"{}\" (id {}) listening on http://{local}/", site.name, site.id);
-    let state = Arc::new(http::State::new(site, log, options.header_timeout));
+    let state = Arc::new(http::State::new(site, log, options.header_timeout, options.python_home.clone()));
     http::serve(listener, state, shutdown).await;
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! queue, recycling after `instanceMaxRequests`, `idleTimeout` and
 //! `monitorChangesTo`, and rapid-fail protection.
 
+use crate::old_python::PythonHome;
 use crate::process::{Launch, Process};
 use crate::site::expand_path;
 use iiswsgi_proto::iis::FastCgiApplication;
@@ -59,8 +60,8 @@ pub struct Lease {
 }
 
 impl Pool {
-    pub fn new(app: FastCgiApplication) -> Arc<Self> {
-        let launch = Launch::new(&app);
+    pub fn new(app: FastCgiApplication, python_home: Option<&PythonHome>) -> Arc<Self> {
+        let launch = Launch::new(&app, python_home);
         let max = match app.max_instances {
             0 => std::thread::available_parallelism()
                 .map_or(2, |n| n.get())
@@ -69,7 +70,7 @@ impl Pool {
             n => n as usize,
         };
         let monitored = Some(app.monitor_changes_to.trim()).filter(|m| !m.is_empty()).map(|m| {
-            let path = expand_path(m);
+            let path = crate::old_python::map_path(python_home, expand_path(m));
             match &launch {
                 Ok(launch) if path.is_relative() => launch.cwd.join(path),
                 _ => path,

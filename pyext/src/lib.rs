@@ -14,9 +14,11 @@ use std::path::PathBuf;
 
 /// The host Python, as the commands that start iiswsgi again need it.
 fn host(py: Python<'_>) -> PyResult<Host> {
-    let python: PathBuf = py.import("sys")?.getattr("executable")?.extract()?;
+    let sys = py.import("sys")?;
+    let python: PathBuf = sys.getattr("executable")?.extract()?;
+    let prefix: PathBuf = sys.getattr("prefix")?.extract()?;
     let scripts: PathBuf = py.import("sysconfig")?.call_method1("get_path", ("scripts",))?.extract()?;
-    Ok(Host::hosted(python, &scripts))
+    Ok(Host::hosted(python, prefix, &scripts))
 }
 
 /// Runs the command line `argv` (`argv[0]` names the program, as clap

@@ -1,6 +1,7 @@
 """The console scripts and ``python -m iiswsgi``: the standalone binary's
 command line, run inside this Python by the extension module."""
 
+import os
 import signal
 import sys
 
@@ -12,6 +13,10 @@ def run(call, *args):
     binary: ``serve`` and ``emulate`` catch it and stop gracefully, every
     other command ends at once. Python's own handler would only set a flag
     that nothing reads while Rust runs, so it steps aside meanwhile."""
+    # The packaging commands read setup.py and run pip with "the Python":
+    # here, this one (the binary's default is python3 on PATH). Children,
+    # such as the install a runCommand starts, inherit it.
+    os.environ.setdefault("IISWSGI_PYTHON", sys.executable)
     for stream in (sys.stdout, sys.stderr):
         # None where the process has no such handle: IIS starts FastCGI
         # processes with invalid ones, spawners close them.

@@ -85,6 +85,7 @@ fn webpi_install(args: WebpiInstallArgs, host: &super::Host) -> anyhow::Result<(
         params: args.params,
         apphost: std::path::absolute(&args.apphost)?,
         appcmd,
+        python_home: host.python_home.clone().map(iiswsgi_emulator::old_python::PythonHome),
     };
     let runtime =
         tokio::runtime::Builder::new_current_thread().enable_all().build().context("Cannot start the async runtime")?;
@@ -117,6 +118,7 @@ pub fn run(args: EmulateArgs, host: &super::Host) -> anyhow::Result<()> {
         gateway,
         access_log: args.access_log,
         header_timeout: std::time::Duration::from_secs(args.header_timeout.max(1)),
+        python_home: host.python_home.clone().map(iiswsgi_emulator::old_python::PythonHome),
     };
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("Cannot start the async runtime")?;

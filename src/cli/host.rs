@@ -20,6 +20,10 @@ pub struct Host {
     pub this: SelfCommand,
     /// The mock appcmd that comes with it.
     pub appcmd: PathBuf,
+    /// The environment of the Python this iiswsgi runs with: the host's
+    /// `sys.prefix`, or for the binary `VIRTUAL_ENV`. The emulator maps an
+    /// old project's Windows Python paths onto it.
+    pub python_home: Option<PathBuf>,
 }
 
 fn appcmd_in(dir: &Path) -> PathBuf {
@@ -31,13 +35,16 @@ impl Host {
     pub fn standalone() -> anyhow::Result<Self> {
         let exe = std::env::current_exe().context("Cannot find the iiswsgi executable")?;
         let appcmd = appcmd_in(exe.parent().unwrap_or(Path::new(".")));
-        Ok(Self { form: Form::Standalone, this: SelfCommand::standalone(exe), appcmd })
+        let python_home = std::env::var_os("VIRTUAL_ENV").filter(|v| !v.is_empty()).map(PathBuf::from);
+        Ok(Self { form: Form::Standalone, this: SelfCommand::standalone(exe), appcmd, python_home })
     }
 
-    /// A host Python: `python` is its `sys.executable`, `scripts` the
-    /// folder its console scripts (`iiswsgi-appcmd`) are installed in.
-    pub fn hosted(python: PathBuf, scripts: &Path) -> Self {
-        Self { form: Form::Hosted, this: SelfCommand::hosted(python), appcmd: appcmd_in(scripts) }
+    /// A host Python: `python` is its `sys.executable`, `prefix` its
+    /// `sys.prefix`, `scripts` the folder its console scripts
+    /// (`iiswsgi-appcmd`) are installed in.
+    pub fn hosted(python: PathBuf, prefix: PathBuf, scripts: &Path) -> Self {
+        let appcmd = appcmd_in(scripts);
+        Self { form: Form::Hosted, this: SelfCommand::hosted(python), appcmd, python_home: Some(prefix) }
     }
 
     /// Makes the interpreter ready for `serve` and `test-msdeploy`: the

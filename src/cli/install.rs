@@ -21,7 +21,9 @@ pub struct InstallArgs {
     /// application and its dependencies into it.
     #[arg(short = 'e', long)]
     pub virtualenv: bool,
-    #[arg(long, value_name = "PYTHON", default_value = "python3", env = "IISWSGI_PYTHON")]
+    /// The Python that makes the venv and runs pip (under a Python that
+    /// runs iiswsgi, that one).
+    #[arg(long, value_name = "PYTHON", default_value = "python3", env = "IISWSGI_PYTHON", hide_env_values = true)]
     pub python: PathBuf,
     #[command(flatten)]
     pub appcmd: AppcmdArgs,

@@ -9,8 +9,9 @@ pub struct ProjectArgs {
     /// The project folder (default: the current one).
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub project: PathBuf,
-    /// The Python that reads a setup.py project and runs pip.
-    #[arg(long, value_name = "PYTHON", default_value = "python3", env = "IISWSGI_PYTHON")]
+    /// The Python that reads a setup.py project and runs pip (under a
+    /// Python that runs iiswsgi, that one).
+    #[arg(long, value_name = "PYTHON", default_value = "python3", env = "IISWSGI_PYTHON", hide_env_values = true)]
     pub python: PathBuf,
 }
 

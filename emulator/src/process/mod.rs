@@ -9,6 +9,7 @@ mod unix;
 #[cfg(windows)]
 mod windows;
 
+use crate::old_python::{map_path, map_word, PythonHome};
 use crate::site::{expand, expand_path};
 use iiswsgi_proto::iis::{split_arguments, FastCgiApplication};
 use std::path::PathBuf;
@@ -31,16 +32,17 @@ pub struct Launch {
 }
 
 impl Launch {
-    /// IIS refuses a `fullPath` that is not a full path; so does this.
-    pub fn new(app: &FastCgiApplication) -> Result<Self, String> {
-        let program = expand_path(&app.full_path);
+    /// IIS refuses a `fullPath` that is not a full path; so does this. An
+    /// old project's Windows Python paths are mapped onto `python_home`.
+    pub fn new(app: &FastCgiApplication, python_home: Option<&PythonHome>) -> Result<Self, String> {
+        let program = map_path(python_home, expand_path(&app.full_path));
         if !program.is_absolute() {
             return Err(format!("fullPath `{}` is not an absolute path", app.full_path));
         }
         let cwd = program.parent().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/"));
         Ok(Self {
             program,
-            args: split_arguments(&expand(&app.arguments)),
+            args: split_arguments(&expand(&app.arguments)).iter().map(|word| map_word(python_home, word)).collect(),
             cwd,
             env: app.environment_variables.clone(),
             grace: Duration::from_secs(u64::from(app.signal_before_terminate_seconds)),

@@ -25,6 +25,9 @@ pub struct Options {
     /// The mock appcmd executable; `IISWSGI_APPCMD` for runCommands is it
     /// plus `/apphostconfig:<apphost>`.
     pub appcmd: PathBuf,
+    /// Where a runCommand's Windows Python paths point (see
+    /// [`crate::old_python`]).
+    pub python_home: Option<crate::old_python::PythonHome>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -144,12 +147,26 @@ fn create_application(options: &Options, site: &str, app_path: &str, physical: &
     }
 }
 
+/// A runCommand naming an old Windows Python path (`%SystemDrive%\Python27\
+/// Scripts\iiswsgi_install.exe -vv -a app`) as a command line for this
+/// machine's shell: its words mapped, each quoted for `sh`. Other command
+/// lines are left as written.
+fn map_old_python(home: Option<&crate::old_python::PythonHome>, command: &str) -> String {
+    let words = iiswsgi_proto::iis::split_arguments(command);
+    let mapped: Vec<String> = words.iter().map(|word| crate::old_python::map_word(home, word)).collect();
+    if cfg!(windows) || mapped == words {
+        return command.to_string();
+    }
+    mapped.iter().map(|word| format!("'{}'", word.replace('\'', r"'\''"))).collect::<Vec<_>>().join(" ")
+}
+
 /// Runs a runCommand the way Web Deploy does: through the shell, with no
 /// hint of the application (no APPL_PHYSICAL_PATH, a neutral working
 /// folder), within waitAttempts × waitInterval, checked against
 /// successReturnCodes.
 fn run_command(options: &Options, run: &deploy::RunCommand) -> Result<(), Error> {
     let command = iiswsgi_proto::iis::expand_percent_vars(&run.path, iiswsgi_proto::iis::from_env);
+    let command = map_old_python(options.python_home.as_ref(), &command);
     println!("running {command}");
     let mut shell = if cfg!(windows) { Command::new("cmd") } else { Command::new("sh") };
     shell

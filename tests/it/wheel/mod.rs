@@ -2,6 +2,7 @@
 //! `.ci/run` fills with `pip install --no-index 'iiswsgi[paste]'` from the
 //! built wheel, cargo off PATH): the venv's own Python hosts it.
 
+mod original;
 mod paste;
 
 use crate::emulate::Emulator;
