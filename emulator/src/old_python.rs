@@ -116,11 +116,16 @@ mod tests {
     #[test]
     fn other_paths_are_left_alone() {
         let home = home();
-        for text in [r"C:\Program Files\iiswsgi\iiswsgi.exe", r"D:\PythonX\python.exe", "/usr/bin/python3", "serve", "-u"] {
+        for text in
+            [r"C:\Program Files\iiswsgi\iiswsgi.exe", r"D:\PythonX\python.exe", "/usr/bin/python3", "serve", "-u"]
+        {
             assert_eq!(home.map(text), None, "{text}");
         }
         assert_eq!(map_word(None, "-vv"), "-vv");
-        assert_eq!(map_word(Some(&home), r"%SystemDrive%\Python27\python.exe"), home.script("python").display().to_string());
+        assert_eq!(
+            map_word(Some(&home), r"%SystemDrive%\Python27\python.exe"),
+            home.script("python").display().to_string()
+        );
     }
 
     #[cfg(unix)]

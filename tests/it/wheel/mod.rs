@@ -68,7 +68,8 @@ fn python_m_iiswsgi_is_the_binarys_command_line() {
 #[test]
 fn the_wheels_emulator_serves_examples_hello_with_python_m_iiswsgi_serve() {
     let Some(venv) = wheel_venv() else { return };
-    let emulator = Emulator::start_program(&hosted(&venv), &["--site".into(), repo().join("examples/hello").into()], &[]);
+    let emulator =
+        Emulator::start_program(&hosted(&venv), &["--site".into(), repo().join("examples/hello").into()], &[]);
     let response = emulator.get("/from/the/wheel");
     assert_eq!(String::from_utf8_lossy(&response.body), "Hello from iiswsgi at /from/the/wheel\n");
     let log = emulator.log("emulator.log");
@@ -122,10 +123,16 @@ fn the_hosted_gateway_stops_gracefully_on_sigint_and_sigterm() {
 fn venv_naming_another_environment_is_refused() {
     let Some(venv) = wheel_venv() else { return };
     let other = tempfile::tempdir().unwrap();
-    let out = run(&hosted(&venv), &["serve", "apps:hello", "--venv", other.path().to_str().unwrap(), "--bind", "127.0.0.1:0"]);
+    let out = run(
+        &hosted(&venv),
+        &["serve", "apps:hello", "--venv", other.path().to_str().unwrap(), "--bind", "127.0.0.1:0"],
+    );
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stderr);
-    assert!(text.contains("cannot switch to another environment") && text.contains(&venv.display().to_string()), "{text}");
+    assert!(
+        text.contains("cannot switch to another environment") && text.contains(&venv.display().to_string()),
+        "{text}"
+    );
 }
 
 /// `enable` from the wheel registers the venv's python with `-m iiswsgi serve`.
@@ -140,7 +147,11 @@ fn enable_registers_the_venvs_python() {
     let out = run(&hosted(&venv), &["enable", "--appcmd", appcmd.to_str().unwrap(), "--", &apphost]);
     let text = String::from_utf8_lossy(&out.stdout);
     let key = format!("{}|-m iiswsgi serve", python(&venv).display());
-    assert!(out.status.success() && text.contains(&format!("\"{key}\"")), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success() && text.contains(&format!("\"{key}\"")),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let host = iiswsgi_proto::iis::ApplicationHost::parse(&std::fs::read_to_string(&config).unwrap()).unwrap();
     assert_eq!(host.fastcgi.iter().map(|a| a.key()).collect::<Vec<_>>(), [key]);
 }

@@ -58,7 +58,10 @@ fn a_project_in_the_original_layout_builds_installs_through_webpi_and_answers() 
         ],
     );
     let mapped = venv.join("bin/iiswsgi_install");
-    assert!(installed.contains(&format!("running '{}' '-vv' '-a' 'IISWSGIOriginalSample'", mapped.display())), "{installed}");
+    assert!(
+        installed.contains(&format!("running '{}' '-vv' '-a' 'IISWSGIOriginalSample'", mapped.display())),
+        "{installed}"
+    );
     assert!(installed.contains("installed IISWSGIOriginalSample 0.2 at Default Web Site/original"), "{installed}");
 
     let emulator = Emulator::start_program(&iiswsgi, &["--apphost".into(), config.into_os_string()], &[]);

@@ -10,9 +10,8 @@ use std::path::Path;
 
 fn ini(dir: &Path, server_options: &str) -> std::path::PathBuf {
     let ini = dir.join("site.ini");
-    let text = format!(
-        "[app:main]\nuse = egg:iiswsgi#test_app\n\n[server:main]\nuse = egg:iiswsgi#iis\n{server_options}\n"
-    );
+    let text =
+        format!("[app:main]\nuse = egg:iiswsgi#test_app\n\n[server:main]\nuse = egg:iiswsgi#iis\n{server_options}\n");
     std::fs::write(&ini, text).unwrap();
     ini
 }
