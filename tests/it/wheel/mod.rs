@@ -155,3 +155,29 @@ fn enable_registers_the_venvs_python() {
     let host = iiswsgi_proto::iis::ApplicationHost::parse(&std::fs::read_to_string(&config).unwrap()).unwrap();
     assert_eq!(host.fastcgi.iter().map(|a| a.key()).collect::<Vec<_>>(), [key]);
 }
+
+/// pip refuses the wheel to a Python older than its abi3 floor (3.9): by
+/// its tag and its requires-python, not by failing at import.
+#[test]
+fn pip_refuses_the_wheel_to_python_3_8() {
+    let Some(wheels) = crate::support::wheels() else { return };
+    let into = tempfile::tempdir().unwrap();
+    let pip = |version: &str| {
+        Command::new("python3")
+            .args(["-m", "pip", "download", "--no-deps", "--no-index", "--only-binary", ":all:"])
+            .args(["--python-version", version, "--platform", "manylinux_2_34_x86_64", "--find-links"])
+            .arg(&wheels)
+            .arg("-d")
+            .arg(into.path())
+            .arg(format!("iiswsgi=={}", env!("CARGO_PKG_VERSION")))
+            .output()
+            .unwrap()
+    };
+    let old = pip("3.8");
+    assert!(!old.status.success(), "{}", String::from_utf8_lossy(&old.stdout));
+    assert!(String::from_utf8_lossy(&old.stderr).contains("No matching distribution found for iiswsgi"));
+    for supported in ["3.9", "3.13"] {
+        let new = pip(supported);
+        assert!(new.status.success(), "{supported}: {}", String::from_utf8_lossy(&new.stderr));
+    }
+}
