@@ -20,6 +20,7 @@ pub use iiswsgi_proto::fastcgi;
 
 pub mod app;
 pub mod cli;
+pub mod http;
 pub mod logging;
 pub mod msdeploy;
 pub mod pool;

@@ -59,14 +59,7 @@ fn open(path: &Path) -> Result<File, LogError> {
 /// Starts logging. `verbosity` is the count of `-v` minus the count of `-q`.
 pub fn init(path: &Path, verbosity: i8, to_stderr: bool) -> Result<(), LogError> {
     let file = SharedFile(Arc::new(Mutex::new(open(path)?)));
-    let level = match verbosity {
-        i8::MIN..=-2 => "error",
-        -1 => "warn",
-        0 => "info",
-        1 => "debug",
-        _ => "trace",
-    };
-    let filter = || EnvFilter::try_from_env("IISWSGI_LOG").unwrap_or_else(|_| EnvFilter::new(level));
+    let filter = || filter(verbosity);
     let file_layer = tracing_subscriber::fmt::layer().with_ansi(false).with_writer(file.clone()).with_filter(filter());
     let stderr_layer = to_stderr.then(|| {
         tracing_subscriber::fmt::layer()
@@ -79,6 +72,26 @@ pub fn init(path: &Path, verbosity: i8, to_stderr: bool) -> Result<(), LogError>
     let _ = tracing_subscriber::registry().with(file_layer).with(stderr_layer).try_init();
     let _ = LOG_FILE.set((file, Mutex::new(path.to_path_buf())));
     Ok(())
+}
+
+/// The level for `verbosity`, unless `IISWSGI_LOG` gives a filter.
+fn filter(verbosity: i8) -> EnvFilter {
+    let level = match verbosity {
+        i8::MIN..=-2 => "error",
+        -1 => "warn",
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    EnvFilter::try_from_env("IISWSGI_LOG").unwrap_or_else(|_| EnvFilter::new(level))
+}
+
+/// Starts logging to stdout alone: under IIS's HttpPlatformHandler and
+/// ASP.NET Core Module, whose stdoutLogFile captures it.
+pub fn init_stdout(verbosity: i8) {
+    let layer =
+        tracing_subscriber::fmt::layer().with_ansi(false).with_writer(std::io::stdout).with_filter(filter(verbosity));
+    let _ = tracing_subscriber::registry().with(layer).try_init();
 }
 
 /// Moves the log to `path` if it differs from the current file.

@@ -16,7 +16,7 @@
 mod access_log;
 pub mod appcmd;
 mod body;
-pub mod cgi_response;
+pub use iiswsgi_proto::cgi_response;
 mod error;
 mod error_page;
 mod fastcgi_handler;

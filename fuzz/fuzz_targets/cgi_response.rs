@@ -1,6 +1,6 @@
 #![no_main]
 //! IIS's parsing of a FastCGI app's CGI head, fed in pieces.
-use iiswsgi_emulator::cgi_response::HeadParser;
+use iiswsgi_proto::cgi_response::HeadParser;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

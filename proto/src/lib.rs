@@ -9,6 +9,7 @@
 //! records and events come out, and replies are queued for the caller to
 //! write. `cargo tree -p iiswsgi-proto` lists no async runtime, Python or HTTP crate.
 
+pub mod cgi_response;
 pub mod civil_time;
 pub mod fastcgi;
 pub mod iis;

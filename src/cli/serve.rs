@@ -1,4 +1,5 @@
 use crate::app::App;
+use crate::http::module::Module;
 use crate::pool::Pool;
 use crate::server::{self, Context};
 use crate::shutdown::Shutdown;
@@ -22,7 +23,10 @@ pub struct ServeArgs {
     /// Serve the built-in diagnostic page instead of a Python app.
     #[arg(long, conflicts_with_all = ["app", "config"])]
     pub test_app: bool,
-    /// Listen on `unix:/path` or `host:port` instead of using stdin.
+    /// Listen on `unix:/path` or `host:port` (FastCGI), or on
+    /// `http://host:port` (HTTP/1.1), instead of using stdin. Under IIS's
+    /// HttpPlatformHandler or ASP.NET Core Module (HTTP_PLATFORM_PORT or
+    /// ASPNETCORE_PORT set) the default is HTTP on 127.0.0.1 at that port.
     #[arg(long, value_name = "ADDR")]
     pub bind: Option<BindAddr>,
     /// Application threads. Default: 1 under IIS (it sends one request at
@@ -69,6 +73,20 @@ pub struct ServeArgs {
     /// which IIS kills the process.
     #[arg(long, value_name = "SECONDS", default_value_t = 25, env = "IISWSGI_GRACEFUL_TIMEOUT")]
     pub graceful_timeout: u64,
+    /// HTTP mode: most request headers (more is a 431).
+    #[arg(long, value_name = "N", default_value_t = crate::http::DEFAULT_MAX_HEADERS)]
+    pub max_headers: usize,
+    /// HTTP mode: most bytes of request line and headers (more is a 431).
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
+    pub max_header_bytes: usize,
+    /// HTTP mode: most request body bytes (a larger one is a 413, or cut
+    /// off when chunked). Default: no limit (IIS's requestFiltering limits
+    /// bodies in front of the module, 30,000,000 bytes by default).
+    #[arg(long, value_name = "BYTES")]
+    pub max_body: Option<u64>,
+    /// HTTP mode: seconds a client may take to send its request headers.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub header_timeout: u64,
     /// Permissions of the socket file `--bind unix:` creates (octal).
     #[arg(long, value_name = "MODE", default_value = "600", value_parser = parse_mode)]
     pub socket_mode: u32,
@@ -84,6 +102,8 @@ pub enum Source {
     Iis(transport::IisChannel),
     Listener(Listener),
     Bind(BindAddr, PeerFilter),
+    /// HTTP on `host:port`, with what the IIS module (if any) asks.
+    Http(String, Module),
 }
 
 impl Source {
@@ -92,6 +112,15 @@ impl Source {
             Source::Iis(_) => Mode::Iis,
             Source::Listener(_) => Mode::ListenSocket,
             Source::Bind(..) => Mode::Bind,
+            Source::Http(..) => Mode::Http,
+        }
+    }
+
+    /// The IIS module that started this process, in HTTP mode.
+    fn module(&self) -> Option<&Module> {
+        match self {
+            Source::Http(_, module) => Some(module).filter(|m| m.kind.is_some()),
+            _ => None,
         }
     }
 }
@@ -124,18 +153,25 @@ pub fn prepare(args: ServeArgs) -> anyhow::Result<Prepared> {
         std::env::set_current_dir(dir).with_context(|| format!("Cannot change directory to `{}`", dir.display()))?;
     }
     let filter = PeerFilter::from_env()?;
-    let source = match &args.bind {
-        Some(addr) => Source::Bind(addr.clone(), filter),
-        None => match transport::detect(filter)? {
+    let (module, module_port) = Module::from_env()?;
+    let source = match (&args.bind, module_port) {
+        (Some(BindAddr::Http(addr)), _) => Source::Http(addr.clone(), module),
+        (Some(addr), _) => Source::Bind(addr.clone(), filter),
+        (None, Some(port)) => Source::Http(format!("127.0.0.1:{port}"), module),
+        (None, None) => match transport::detect(filter)? {
             Detected::Iis(channel) => Source::Iis(channel),
             Detected::ListenSocket(listener) => Source::Listener(listener),
         },
     };
-    let log_path = args.log_file.clone().unwrap_or_else(crate::logging::default_path);
     let verbosity = args.verbose as i8 - args.quiet as i8;
-    // Under IIS stderr is an invalid handle and routine output must never
-    // reach FCGI_STDERR, so the log goes to the file alone.
-    crate::logging::init(&log_path, verbosity, source.mode() != Mode::Iis)?;
+    match log_file(&args, source.module().is_some()) {
+        // Under IIS stderr is an invalid handle and routine output must
+        // never reach FCGI_STDERR, so the log goes to the file alone.
+        Some(path) => crate::logging::init(&path, verbosity, source.mode() != Mode::Iis)?,
+        // Under an HTTP module without a log file: stdout, which the
+        // module's stdoutLogFile captures.
+        None => crate::logging::init_stdout(verbosity),
+    }
     let debug = args.debug || std::env::var("WSGI_DEBUG").is_ok_and(|v| is_truthy(&v));
     Ok(Prepared {
         args,
@@ -143,6 +179,24 @@ pub fn prepare(args: ServeArgs) -> anyhow::Result<Prepared> {
         debug,
         #[cfg(feature = "python")]
         app_object: None,
+    })
+}
+
+/// The log file: `--log-file`, else `WSGI_LOG` (the environment's, or
+/// under an HTTP module the site's web.config's, read before anything is
+/// logged), else iiswsgi.log in the temp folder, except under an HTTP
+/// module, which captures stdout instead (`None`).
+fn log_file(args: &ServeArgs, under_http_module: bool) -> Option<PathBuf> {
+    if let Some(path) = &args.log_file {
+        return Some(path.clone());
+    }
+    if !under_http_module {
+        return Some(crate::logging::default_path());
+    }
+    std::env::var_os("WSGI_LOG").filter(|v| !v.is_empty()).map(PathBuf::from).or_else(|| {
+        let text = std::fs::read_to_string("web.config").ok()?;
+        let settings = iiswsgi_proto::iis::app_settings(&text).ok()?;
+        settings.into_iter().find(|(key, _)| key == "WSGI_LOG").map(|(_, value)| PathBuf::from(value))
     })
 }
 
@@ -198,6 +252,9 @@ async fn serve(prepared: Prepared) -> anyhow::Result<()> {
         prepared
     };
     let pool = Pool::start(app, threads).context("Cannot start application threads")?;
+    if let Source::Http(addr, module) = prepared.source {
+        return serve_http(&addr, module, &prepared.args, pool, shutdown).await;
+    }
     let context = Arc::new(Context { pool, limits, shutdown });
     match prepared.source {
         Source::Iis(channel) => run_transport(channel, context).await,
@@ -206,7 +263,33 @@ async fn serve(prepared: Prepared) -> anyhow::Result<()> {
             let listener = Listener::bind(&addr, filter, prepared.args.socket_mode).await?;
             run_transport(listener, context).await
         }
+        Source::Http(..) => Ok(()),
     }
+}
+
+async fn serve_http(
+    addr: &str,
+    module: Module,
+    args: &ServeArgs,
+    pool: Pool,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let listener =
+        tokio::net::TcpListener::bind(addr).await.with_context(|| format!("Cannot listen on http://{addr}"))?;
+    let local = listener.local_addr().with_context(|| format!("Cannot listen on http://{addr}"))?;
+    let under = module.kind.map(|kind| format!(" for {}", kind.name())).unwrap_or_default();
+    tracing::info!("transport: HTTP, listening on http://{local}{under}");
+    let limits = crate::http::Limits {
+        max_headers: args.max_headers,
+        max_header_bytes: args.max_header_bytes,
+        max_body: args.max_body,
+        header_timeout: std::time::Duration::from_secs(args.header_timeout.max(1)),
+        max_conns: args.max_conns as usize,
+    };
+    let context = Arc::new(crate::http::Context { pool, shutdown, module, limits });
+    crate::http::run(listener, context).await.context("Serving failed")?;
+    tracing::info!("stopped");
+    Ok(())
 }
 
 async fn run_transport<T: Transport>(transport: T, context: Arc<Context>) -> anyhow::Result<()> {
@@ -226,15 +309,25 @@ fn build_app(prepared: &Prepared, mode: Mode, threads: usize, shutdown: &Shutdow
             Some(app) => crate::wsgi::AppSpec::Object(app.clone()),
             None => crate::wsgi::AppSpec::from_args(prepared.args.app.as_deref(), prepared.args.config.as_deref())?,
         };
+        let module = prepared.source.module();
         let settings = crate::wsgi::Settings {
             spec,
             debug: prepared.debug,
             iis: mode == Mode::Iis,
             multithread: threads > 1,
-            multiprocess: mode != Mode::Bind,
+            multiprocess: !matches!(mode, Mode::Bind | Mode::Http),
             pythonpath: prepared.args.pythonpath.clone(),
-            script_name: prepared.args.script_name.clone(),
-            watch_by_default: mode != Mode::Bind,
+            // The IIS application's path, as the module gives it.
+            script_name: prepared.args.script_name.clone().or_else(|| module.and_then(|m| m.appl_path.clone())),
+            // Under IIS something restarts the process; behind a plain
+            // proxy nothing would.
+            watch_by_default: match mode {
+                Mode::Bind => false,
+                Mode::Http => module.is_some(),
+                _ => true,
+            },
+            // The folder the module starts the process in is the site's.
+            site_dir: module.and_then(|_| std::env::current_dir().ok()),
         };
         Ok(Arc::new(crate::wsgi::WsgiApp::new(settings, shutdown.clone())?))
     }

@@ -116,6 +116,7 @@ pub fn run(args: TestMsdeployArgs, project: crate::project::Project, choice: Cho
         pythonpath: None,
         script_name: None,
         watch_by_default: false,
+        site_dir: None,
     };
     let app = crate::wsgi::WsgiApp::new(settings, crate::shutdown::Shutdown::new())?;
     let (path, query) = args.url.split_once('?').unwrap_or((&args.url, ""));
@@ -136,7 +137,8 @@ pub fn run(args: TestMsdeployArgs, project: crate::project::Project, choice: Cho
         pairs.push(("APPL_PHYSICAL_PATH", &dir));
     }
     let params = Params::from_pairs(pairs.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())));
-    let (request, channels) = Request::new(params, 1);
+    let label = crate::request::label(&params, "test-msdeploy");
+    let (request, channels) = Request::new(params, label);
     drop(channels.body);
     let mut output = channels.output;
     let worker = std::thread::spawn(move || {

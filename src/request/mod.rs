@@ -47,9 +47,9 @@ pub struct Channels {
     pub ticket: Ticket,
 }
 
-/// How logs name a request: method, URL and FastCGI request id. One pass
-/// over the PARAMS: this runs for every request.
-pub fn label(params: &Params, request_id: u16) -> String {
+/// How logs name a request: method, URL and how it came (`FastCGI
+/// request 1`). One pass over the PARAMS: this runs for every request.
+pub fn label(params: &Params, via: &str) -> String {
     const MOST: usize = 200;
     let (mut method, mut path, mut query): (&[u8], &[u8], &[u8]) = (b"", b"", b"");
     let mut uri = None;
@@ -70,7 +70,7 @@ pub fn label(params: &Params, request_id: u16) -> String {
     if url.chars().count() > MOST {
         url = url.chars().take(MOST).chain(std::iter::once('…')).collect();
     }
-    format!("{} {url} (FastCGI request {request_id})", latin1(method))
+    format!("{} {url} ({via})", latin1(method))
 }
 
 /// Chunks of request body buffered between the socket and the app: with
@@ -80,13 +80,13 @@ const BODY_CHANNEL_CHUNKS: usize = 16;
 const OUTPUT_CHANNEL_CHUNKS: usize = 8;
 
 impl Request {
-    /// Builds a request, registered as in flight, and the server's ends of
-    /// its channels.
-    pub fn new(params: Params, request_id: u16) -> (Self, Channels) {
+    /// Builds a request, registered as in flight under `label`, and the
+    /// server's ends of its channels.
+    pub fn new(params: Params, label: String) -> (Self, Channels) {
         let (body_tx, body_rx) = tokio::sync::mpsc::channel(BODY_CHANNEL_CHUNKS);
         let (output_tx, output_rx) = tokio::sync::mpsc::channel(OUTPUT_CHANNEL_CHUNKS);
         let aborted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let ticket = inflight::global().register(label(&params, request_id));
+        let ticket = inflight::global().register(label);
         let ended = std::sync::Arc::default();
         let sink = response::ChannelSink::new(output_tx, aborted.clone(), std::sync::Arc::clone(&ended));
         let body = Body::new(body::ChannelSource::new(body_rx, aborted.clone(), ended));

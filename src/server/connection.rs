@@ -139,7 +139,8 @@ async fn reserve(body: Option<Sender<Bytes>>) -> Option<tokio::sync::mpsc::Owned
 fn on_event(event: Event, conn: &mut ServerConnection, current: &mut Option<Current>, context: &Context) {
     match event {
         Event::Request { request_id, params, .. } => {
-            let (request, channels) = Request::new(params, request_id);
+            let label = crate::request::label(&params, &format!("FastCGI request {request_id}"));
+            let (request, channels) = Request::new(params, label);
             *current = Some(Current {
                 request_id,
                 body: Some(channels.body),

@@ -225,7 +225,8 @@ fn next_request(link: &Shared, shutdown: &Shutdown) -> Option<Request> {
         loop {
             match guard.conn.poll_event() {
                 Ok(Some(Event::Request { request_id, params, .. })) => {
-                    let ticket = inflight::global().register(crate::request::label(&params, request_id));
+                    let label = crate::request::label(&params, &format!("FastCGI request {request_id}"));
+                    let ticket = inflight::global().register(label);
                     let current = Arc::new(Current {
                         request_id,
                         body_done: AtomicBool::new(false),

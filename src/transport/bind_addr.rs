@@ -7,6 +7,8 @@ use std::str::FromStr;
 pub enum BindAddr {
     Unix(PathBuf),
     Tcp(String),
+    /// `http://HOST:PORT`: HTTP/1.1 instead of FastCGI.
+    Http(String),
 }
 
 impl FromStr for BindAddr {
@@ -19,8 +21,14 @@ impl FromStr for BindAddr {
             }
             return Ok(Self::Unix(PathBuf::from(path)));
         }
-        match text.rsplit_once(':') {
-            Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(Self::Tcp(text.to_string())),
+        let (http, host_port) = match text.strip_prefix("http://") {
+            Some(rest) => (true, rest.trim_end_matches('/')),
+            None => (false, text),
+        };
+        match host_port.rsplit_once(':') {
+            Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
+                Ok(if http { Self::Http(host_port.to_string()) } else { Self::Tcp(host_port.to_string()) })
+            }
             _ => Err(Error::BindAddr(text.to_string())),
         }
     }
@@ -31,6 +39,7 @@ impl std::fmt::Display for BindAddr {
         match self {
             Self::Unix(path) => write!(f, "unix:{}", path.display()),
             Self::Tcp(addr) => f.write_str(addr),
+            Self::Http(addr) => write!(f, "http://{addr}"),
         }
     }
 }
@@ -44,7 +53,8 @@ mod tests {
         assert_eq!("unix:/run/a.sock".parse::<BindAddr>().unwrap(), BindAddr::Unix("/run/a.sock".into()));
         assert_eq!("127.0.0.1:9000".parse::<BindAddr>().unwrap(), BindAddr::Tcp("127.0.0.1:9000".into()));
         assert_eq!("[::1]:9000".parse::<BindAddr>().unwrap(), BindAddr::Tcp("[::1]:9000".into()));
-        for bad in ["unix:", "9000", "host:", ":80", "host:99999"] {
+        assert_eq!("http://127.0.0.1:8000/".parse::<BindAddr>().unwrap(), BindAddr::Http("127.0.0.1:8000".into()));
+        for bad in ["unix:", "9000", "host:", ":80", "host:99999", "http://", "http://host"] {
             assert!(bad.parse::<BindAddr>().is_err(), "{bad}");
         }
     }

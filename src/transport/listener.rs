@@ -97,6 +97,9 @@ impl Listener {
                 std::fs::set_permissions(path, std::fs::Permissions::from_mode(socket_mode)).map_err(failed)?;
                 (Socket::Unix(listener), Some(path.clone()))
             }
+            BindAddr::Http(_) => {
+                return Err(failed(std::io::Error::other("an http:// address is served over HTTP, not FastCGI")))
+            }
             #[cfg(not(unix))]
             BindAddr::Unix(_) => {
                 let _ = socket_mode;

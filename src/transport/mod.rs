@@ -34,6 +34,9 @@ pub enum Mode {
     ListenSocket,
     /// Listening on an address given with `--bind`.
     Bind,
+    /// HTTP/1.1: started by HttpPlatformHandler or the ASP.NET Core
+    /// Module, or `--bind http://...` (see [`crate::http`]).
+    Http,
 }
 
 /// A bidirectional byte stream the server can speak FastCGI over.
@@ -66,7 +69,7 @@ pub enum Error {
     NoTransport,
     #[error("cannot inspect stdin")]
     InspectStdin(#[source] std::io::Error),
-    #[error("invalid bind address `{0}`: expected `unix:/path` or `host:port`")]
+    #[error("invalid bind address `{0}`: expected `unix:/path`, `host:port` (FastCGI) or `http://host:port`")]
     BindAddr(String),
     #[error("cannot listen on `{addr}`")]
     Bind { addr: String, source: std::io::Error },

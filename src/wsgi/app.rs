@@ -28,6 +28,10 @@ pub struct Settings {
     pub script_name: Option<String>,
     /// Watch for changes even when `WSGI_RESTART_FILE_REGEX` is unset.
     pub watch_by_default: bool,
+    /// The site's folder when it is known at start-up (HTTP mode: the
+    /// folder the IIS module starts the process in): its web.config is
+    /// applied and the app loaded then, not at the first request.
+    pub site_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,8 +81,10 @@ impl WsgiApp {
             }
             let cwd = std::env::current_dir().map_err(|e| SetupError(e.to_string()))?;
             site::extend_sys_path(py, &[cwd.to_string_lossy().into_owned()], true).map_err(setup)?;
-            if !this.settings.spec.is_lazy() {
-                this.load(py, &cwd);
+            match &this.settings.site_dir {
+                Some(dir) => drop(this.load_site(py, dir)),
+                None if !this.settings.spec.is_lazy() => drop(this.load(py, &cwd)),
+                None => {}
             }
             Ok(())
         })?;
@@ -100,7 +106,13 @@ impl WsgiApp {
             return loaded;
         }
         let dir = site::site_dir(request.param("APPL_PHYSICAL_PATH").as_deref());
-        match site::apply(py, &dir) {
+        self.load_site(py, &dir)
+    }
+
+    /// Applies the site's web.config (as wfastcgi: appSettings become
+    /// environment variables, WSGI_LOG moves the log), then loads the app.
+    fn load_site(&self, py: Python<'_>, dir: &Path) -> &Loaded {
+        match site::apply(py, dir) {
             Ok(settings) => {
                 for (key, value) in &settings {
                     tracing::info!("web.config appSetting {key}={value}");
@@ -110,7 +122,7 @@ impl WsgiApp {
                         tracing::warn!("{err}");
                     }
                 }
-                self.load(py, &dir)
+                self.load(py, dir)
             }
             Err(failure) => self.store(Err(failure)),
         }

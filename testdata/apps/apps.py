@@ -207,3 +207,20 @@ def huge_download(environ, start_response):
     """256 MiB yielded as fast as Python can: the gateway must not gather it."""
     start_response('200 OK', [('Content-Type', 'application/octet-stream')])
     return (HUGE_CHUNK for _ in range(4096))
+
+
+def gated_stream(environ, start_response):
+    """Yields chunk i, then waits for the client to create the file
+    QUERY_STRING/i: proof that every chunk reaches the client before the
+    next is made (no buffering on the way)."""
+    import os
+    gates = environ['QUERY_STRING']
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    for i in range(5):
+        yield b'chunk %d\n' % i
+        deadline = time.time() + 20
+        while not os.path.exists(os.path.join(gates, str(i))):
+            if time.time() > deadline:
+                yield b'the client never read chunk %d\n' % i
+                return
+            time.sleep(0.01)

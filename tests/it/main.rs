@@ -8,6 +8,7 @@ mod emulate;
 mod expandvars;
 mod frameworks;
 mod hostile_xml;
+mod http_mode;
 mod iis_mode;
 mod kept;
 pub mod msdeploy;

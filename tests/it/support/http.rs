@@ -54,3 +54,44 @@ pub fn dechunk(mut data: &[u8]) -> Vec<u8> {
         data = &data[size + 2..];
     }
 }
+
+/// GETs `path` (the app `apps:gated_stream`, with `gates` as its query)
+/// and reads the chunked body one chunk at a time, opening the gate for
+/// the next chunk only once this one has arrived: the chunks that came.
+pub fn gated_download(port: u16, path: &str, gates: &std::path::Path) -> Vec<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let head = format!("GET {path}?{} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n", gates.display());
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut buf = Vec::new();
+    let mut read_more = |buf: &mut Vec<u8>| {
+        let mut chunk = [0u8; 4096];
+        let n = stream.read(&mut chunk).expect("read");
+        assert!(n > 0, "the connection closed early: {}", String::from_utf8_lossy(buf));
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        read_more(&mut buf);
+    }
+    let start = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let head = String::from_utf8_lossy(&buf[..start]).to_ascii_lowercase();
+    assert!(head.contains("transfer-encoding: chunked"), "a streamed response: {head}");
+    let mut body = buf.split_off(start);
+    let mut chunks = Vec::new();
+    loop {
+        let Some(line_end) = body.windows(2).position(|w| w == b"\r\n") else {
+            read_more(&mut body);
+            continue;
+        };
+        let size = usize::from_str_radix(std::str::from_utf8(&body[..line_end]).unwrap().trim(), 16).unwrap();
+        if size == 0 {
+            return chunks;
+        }
+        while body.len() < line_end + 2 + size + 2 {
+            read_more(&mut body);
+        }
+        chunks.push(String::from_utf8_lossy(&body[line_end + 2..line_end + 2 + size]).into_owned());
+        body.drain(..line_end + 2 + size + 2);
+        std::fs::write(gates.join((chunks.len() - 1).to_string()), b"").unwrap();
+    }
+}

@@ -1,0 +1,156 @@
+//! An HTTP request as the CGI variables every other mode hands the app, so
+//! the WSGI host, its environ and its path rules are the same whatever the
+//! transport (RFC 3875 names; PEP 3333 reads them).
+
+use super::module::{forwarded_client, forwarded_https, Module};
+use crate::request::Params;
+use std::net::SocketAddr;
+
+/// Where a request came in.
+pub struct Peers {
+    pub remote: SocketAddr,
+    pub local: SocketAddr,
+}
+
+/// Headers never passed on as `HTTP_*`: the body's framing (CONTENT_TYPE
+/// and CONTENT_LENGTH carry what matters), and the module's secrets.
+fn is_withheld(name: &str) -> bool {
+    matches!(name, "content-type" | "content-length" | "ms-aspnetcore-token")
+        || name.ends_with("winauthtoken")
+        || name == "x-iis-windowsauthtoken"
+}
+
+/// `SERVER_NAME` and `SERVER_PORT` from the Host header, else the socket.
+fn server_name_and_port(host: Option<&str>, local: SocketAddr, https: bool) -> (String, String) {
+    let default_port = if https { "443" } else { "80" };
+    match host.filter(|h| !h.is_empty()) {
+        Some(host) => match host.rsplit_once(':').filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit())) {
+            Some((name, port)) if !name.ends_with(']') || name.starts_with('[') => (name.to_string(), port.to_string()),
+            _ => (host.to_string(), default_port.to_string()),
+        },
+        None => (local.ip().to_string(), local.port().to_string()),
+    }
+}
+
+/// The request's CGI variables.
+pub fn params(parts: &http::request::Parts, peers: &Peers, module: &Module) -> Params {
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let trusted = module.trusts_forwarding_from(peers.remote.ip());
+    let (mut remote_ip, mut remote_port) = (peers.remote.ip(), Some(peers.remote.port()));
+    let mut https = false;
+    if trusted {
+        if let Some((ip, port)) = header("x-forwarded-for").and_then(forwarded_client) {
+            (remote_ip, remote_port) = (ip, port);
+        }
+        https = header("x-forwarded-proto").is_some_and(forwarded_https);
+    }
+    let path = parts.uri.path();
+    let decoded: Vec<u8> = percent_encoding::percent_decode_str(path).collect();
+    let (server_name, server_port) = server_name_and_port(header("host"), peers.local, https);
+    let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = vec![
+        (b"GATEWAY_INTERFACE".to_vec(), b"CGI/1.1".to_vec()),
+        (b"SERVER_SOFTWARE".to_vec(), format!("iiswsgi/{}", env!("CARGO_PKG_VERSION")).into_bytes()),
+        (b"SERVER_PROTOCOL".to_vec(), format!("{:?}", parts.version).into_bytes()),
+        (b"REQUEST_METHOD".to_vec(), parts.method.as_str().as_bytes().to_vec()),
+        (b"REQUEST_URI".to_vec(), parts.uri.path_and_query().map_or(path, |pq| pq.as_str()).as_bytes().to_vec()),
+        (b"SCRIPT_NAME".to_vec(), Vec::new()),
+        (b"PATH_INFO".to_vec(), decoded),
+        (b"QUERY_STRING".to_vec(), parts.uri.query().unwrap_or("").as_bytes().to_vec()),
+        (b"SERVER_NAME".to_vec(), server_name.into_bytes()),
+        (b"SERVER_PORT".to_vec(), server_port.into_bytes()),
+        (b"REMOTE_ADDR".to_vec(), remote_ip.to_string().into_bytes()),
+        (b"REQUEST_SCHEME".to_vec(), if https { b"https".to_vec() } else { b"http".to_vec() }),
+        (b"HTTPS".to_vec(), if https { b"on".to_vec() } else { b"off".to_vec() }),
+    ];
+    if let Some(port) = remote_port {
+        pairs.push((b"REMOTE_PORT".to_vec(), port.to_string().into_bytes()));
+    }
+    if let Some(value) = parts.headers.get(http::header::CONTENT_TYPE) {
+        pairs.push((b"CONTENT_TYPE".to_vec(), value.as_bytes().to_vec()));
+    }
+    if let Some(value) = parts.headers.get(http::header::CONTENT_LENGTH) {
+        pairs.push((b"CONTENT_LENGTH".to_vec(), value.as_bytes().to_vec()));
+    }
+    for name in parts.headers.keys() {
+        let name = name.as_str();
+        // A header spelt with `_` would pose as another once `-` becomes
+        // `_` (X_Forwarded_For as X-Forwarded-For): dropped, as gunicorn does.
+        if is_withheld(name) || name.contains('_') {
+            continue;
+        }
+        let separator: &[u8] = if name == "cookie" { b"; " } else { b", " };
+        let value = parts.headers.get_all(name).iter().map(|v| v.as_bytes()).collect::<Vec<_>>().join(separator);
+        let key = format!("HTTP_{}", name.to_ascii_uppercase().replace('-', "_"));
+        pairs.push((key.into_bytes(), value));
+    }
+    Params::from_pairs(pairs.iter().map(|(name, value)| (name.as_slice(), value.as_slice())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::module::Kind;
+
+    fn parts(uri: &str, headers: &[(&str, &str)]) -> http::request::Parts {
+        let mut builder = http::Request::builder().method("POST").uri(uri);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        builder.body(()).unwrap().into_parts().0
+    }
+
+    fn peers(remote: &str) -> Peers {
+        Peers { remote: remote.parse().unwrap(), local: "127.0.0.1:8123".parse().unwrap() }
+    }
+
+    fn get(params: &Params, name: &str) -> Option<String> {
+        params.get(name.as_bytes()).map(|v| String::from_utf8_lossy(v).into_owned())
+    }
+
+    #[test]
+    fn paths_are_decoded_and_headers_become_http_variables() {
+        let request = parts(
+            "/caf%C3%A9/a%2Fb?x=%20y",
+            &[("Host", "example.com:8080"), ("Content-Type", "text/plain"), ("Cookie", "a=1"), ("cookie", "b=2")],
+        );
+        let params = params(&request, &peers("192.0.2.1:4000"), &Module::default());
+        assert_eq!(params.get(b"PATH_INFO").unwrap(), "/café/a/b".as_bytes());
+        assert_eq!(get(&params, "REQUEST_URI").as_deref(), Some("/caf%C3%A9/a%2Fb?x=%20y"));
+        assert_eq!(get(&params, "QUERY_STRING").as_deref(), Some("x=%20y"));
+        assert_eq!(get(&params, "SERVER_NAME").as_deref(), Some("example.com"));
+        assert_eq!(get(&params, "SERVER_PORT").as_deref(), Some("8080"));
+        assert_eq!(get(&params, "HTTP_COOKIE").as_deref(), Some("a=1; b=2"));
+        assert_eq!(get(&params, "CONTENT_TYPE").as_deref(), Some("text/plain"));
+        assert_eq!(get(&params, "HTTP_CONTENT_TYPE"), None);
+        assert_eq!(get(&params, "REMOTE_ADDR").as_deref(), Some("192.0.2.1"));
+    }
+
+    #[test]
+    fn forwarded_headers_count_only_from_a_module_on_loopback() {
+        let headers = [
+            ("X-Forwarded-For", "6.6.6.6, 203.0.113.9:51000"),
+            ("X-Forwarded-Proto", "https"),
+            ("X_Forwarded_For", "x"),
+        ];
+        let module = Module { kind: Some(Kind::AspNetCore), token: Some("t".into()), appl_path: None };
+        let trusted = params(&parts("/", &headers), &peers("127.0.0.1:4000"), &module);
+        assert_eq!(get(&trusted, "REMOTE_ADDR").as_deref(), Some("203.0.113.9"));
+        assert_eq!(get(&trusted, "REMOTE_PORT").as_deref(), Some("51000"));
+        assert_eq!(get(&trusted, "HTTPS").as_deref(), Some("on"));
+        assert_eq!(get(&trusted, "HTTP_X_FORWARDED_FOR").as_deref(), Some("6.6.6.6, 203.0.113.9:51000"));
+        let elsewhere = params(&parts("/", &headers), &peers("192.0.2.1:4000"), &module);
+        assert_eq!(get(&elsewhere, "REMOTE_ADDR").as_deref(), Some("192.0.2.1"));
+        assert_eq!(get(&elsewhere, "HTTPS").as_deref(), Some("off"));
+        let no_module = params(&parts("/", &headers), &peers("127.0.0.1:4000"), &Module::default());
+        assert_eq!(get(&no_module, "REMOTE_ADDR").as_deref(), Some("127.0.0.1"));
+    }
+
+    #[test]
+    fn the_modules_secrets_never_reach_the_app() {
+        let headers = [("MS-ASPNETCORE-TOKEN", "secret"), ("MS-ASPNETCORE-WINAUTHTOKEN", "1f4"), ("X-Kept", "yes")];
+        let params = params(&parts("/", &headers), &peers("127.0.0.1:1"), &Module::default());
+        assert_eq!(get(&params, "HTTP_MS_ASPNETCORE_TOKEN"), None);
+        assert_eq!(get(&params, "HTTP_MS_ASPNETCORE_WINAUTHTOKEN"), None);
+        assert_eq!(get(&params, "HTTP_X_KEPT").as_deref(), Some("yes"));
+    }
+}
