@@ -13,6 +13,7 @@ use crate::static_files;
 use http::{header, HeaderValue, Request, Response};
 use hyper::body::Incoming;
 use iiswsgi_proto::iis::Handler;
+use iiswsgi_proto::iis::ModuleKind;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -25,6 +26,8 @@ pub struct State {
     /// `headerWaitTimeout`): a slow-loris client is cut off after it.
     pub header_timeout: std::time::Duration,
     pools: Mutex<HashMap<String, Arc<Pool>>>,
+    /// The processes of httpPlatformHandler and AspNetCoreModuleV2 handlers.
+    http_platform: crate::http_platform::Applications,
     log: AccessLog,
     python_home: Option<PythonHome>,
 }
@@ -36,7 +39,8 @@ impl State {
         header_timeout: std::time::Duration,
         python_home: Option<PythonHome>,
     ) -> Self {
-        Self { site, header_timeout, pools: Mutex::new(HashMap::new()), log, python_home }
+        let http_platform = crate::http_platform::Applications::new(python_home.clone());
+        Self { site, header_timeout, pools: Mutex::new(HashMap::new()), http_platform, log, python_home }
     }
 
     fn pool_for(&self, app: &iiswsgi_proto::iis::FastCgiApplication) -> Arc<Pool> {
@@ -50,6 +54,7 @@ impl State {
         for pool in pools {
             pool.shutdown().await;
         }
+        self.http_platform.shutdown().await;
     }
 }
 
@@ -157,11 +162,29 @@ async fn route(
         return IisError::new(404, 4, "The resource you are looking for does not have a handler associated with it.")
             .response(raw_path, &physical_text);
     };
-    let module = if is_fastcgi(handler) { "FastCgiModule" } else { "StaticFileModule" };
+    let module = handler_module(handler);
     if resolved.modules.as_ref().is_some_and(|modules| !modules.iter().any(|m| m.0.eq_ignore_ascii_case(module))) {
         let message = format!("Handler \"{}\" has a bad module \"{module}\" in its module list", handler.name);
         return IisError { error_code: 0x8007_000d, ..IisError::new(500, 21, message) }
             .response(raw_path, &physical_text);
+    }
+    if let Some(kind) = http_platform_kind(handler) {
+        let Some(config) = resolved.http_platform.iter().find(|s| s.kind == kind) else {
+            let message =
+                format!("Handler \"{}\" needs a <{}> section with a processPath", handler.name, kind.section());
+            return IisError::new(500, 19, message)
+                .with_module(module, &handler.name)
+                .response(raw_path, &physical_text);
+        };
+        let place = crate::http_platform::Place {
+            app_url: &resolved.app_url,
+            app_physical: std::path::Path::new(&resolved.app_physical),
+            remote,
+            raw_path,
+            physical: &physical_text,
+            handler: &handler.name,
+        };
+        return state.http_platform.serve(config, place, request).await;
     }
     if !is_fastcgi(handler) {
         return static_files::serve(&method, raw_path, &resolved.physical, &resolved.root).await;
@@ -220,9 +243,29 @@ fn select_handler<'a>(
 }
 
 fn is_runnable(handler: &Handler) -> bool {
-    handler
-        .module_names()
-        .any(|m| m.eq_ignore_ascii_case("FastCgiModule") || m.eq_ignore_ascii_case("StaticFileModule"))
+    handler.module_names().any(|m| {
+        m.eq_ignore_ascii_case("FastCgiModule")
+            || m.eq_ignore_ascii_case("StaticFileModule")
+            || module_kind(m).is_some()
+    })
+}
+
+fn module_kind(name: &str) -> Option<ModuleKind> {
+    [ModuleKind::HttpPlatform, ModuleKind::AspNetCore].into_iter().find(|k| k.module_name().eq_ignore_ascii_case(name))
+}
+
+/// The HTTP-proxying module a handler names, if any.
+fn http_platform_kind(handler: &Handler) -> Option<ModuleKind> {
+    handler.module_names().find_map(module_kind)
+}
+
+/// The module that runs a (runnable) handler, for the module check.
+fn handler_module(handler: &Handler) -> &'static str {
+    match http_platform_kind(handler) {
+        Some(kind) => kind.module_name(),
+        None if is_fastcgi(handler) => "FastCgiModule",
+        None => "StaticFileModule",
+    }
 }
 
 /// IIS's default request-filtering `<hiddenSegments>`: never served,

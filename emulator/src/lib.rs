@@ -21,6 +21,7 @@ mod error;
 mod error_page;
 mod fastcgi_handler;
 mod http;
+mod http_platform;
 pub mod old_python;
 mod pool;
 mod process;

@@ -13,7 +13,9 @@
 //! where ROOT is `%SystemDrive%` (expanded or not) or a drive letter, and
 //! XY any digits. On Unix a word that still holds backslashes and names an
 //! existing path once they become slashes (`/srv/app\iis_fcgi.ini`, from
-//! `"%APPL_PHYSICAL_PATH%\iis_fcgi.ini"`) is given the slashes.
+//! `"%APPL_PHYSICAL_PATH%\iis_fcgi.ini"`) is given the slashes, and a
+//! venv's Windows layout (`.venv\Scripts\python.exe`) its Unix one
+//! (`.venv/bin/python`) when the venv is there.
 
 use std::path::{Path, PathBuf};
 
@@ -83,9 +85,26 @@ pub fn map_word(home: Option<&PythonHome>, word: &str) -> String {
     word.to_string()
 }
 
-/// A path from the configuration (fullPath, monitorChangesTo), mapped.
+/// On Unix, `VENV/Scripts/NAME.exe` of a venv that exists as
+/// `VENV/bin/NAME`: a web.config written for Windows, run here.
+fn unix_venv_layout(path: &Path) -> Option<PathBuf> {
+    if !cfg!(unix) || path.exists() {
+        return None;
+    }
+    let scripts = path.parent()?;
+    let venv = scripts.parent()?;
+    if !scripts.file_name()?.eq_ignore_ascii_case("scripts") || !venv.join("pyvenv.cfg").is_file() {
+        return None;
+    }
+    let name = path.file_name()?.to_string_lossy();
+    let stem = name.strip_suffix(".exe").or_else(|| name.strip_suffix(".EXE")).unwrap_or(&name);
+    Some(venv.join("bin").join(stem)).filter(|mapped| mapped.exists())
+}
+
+/// A path from the configuration (fullPath, processPath,
+/// monitorChangesTo), mapped.
 pub fn map_path(home: Option<&PythonHome>, path: PathBuf) -> PathBuf {
-    match home.and_then(|home| home.map(&path.to_string_lossy())) {
+    match home.and_then(|home| home.map(&path.to_string_lossy())).or_else(|| unix_venv_layout(&path)) {
         Some(mapped) => mapped,
         None => path,
     }
@@ -126,6 +145,19 @@ mod tests {
             map_word(Some(&home), r"%SystemDrive%\Python27\python.exe"),
             home.script("python").display().to_string()
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_venvs_windows_layout_runs_its_unix_one() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(".venv/bin")).unwrap();
+        std::fs::write(dir.path().join(".venv/pyvenv.cfg"), "").unwrap();
+        std::fs::write(dir.path().join(".venv/bin/python"), "").unwrap();
+        let written = dir.path().join(".venv/Scripts/python.exe");
+        assert_eq!(map_path(None, written), dir.path().join(".venv/bin/python"));
+        let not_a_venv = dir.path().join("other/Scripts/python.exe");
+        assert_eq!(map_path(None, not_a_venv.clone()), not_a_venv);
     }
 
     #[cfg(unix)]

@@ -68,6 +68,9 @@ pub struct Resolved {
     /// The modules in effect; `None` when no level declares `<modules>`
     /// (the synthesized `--site` configuration), meaning all of them.
     pub modules: Option<Vec<Module>>,
+    /// The `<httpPlatform>` and `<aspNetCore>` sections in effect: each
+    /// from the nearest level that has it.
+    pub http_platform: Vec<iiswsgi_proto::iis::HttpPlatform>,
 }
 
 /// A configuration problem found while serving (IIS's 500.19).
@@ -116,16 +119,21 @@ impl Site {
         let root = std::path::absolute(dir).map_err(|source| Error::Read { path: dir.to_path_buf(), source })?;
         let web_configs = WebConfigs::default();
         let config = web_configs.get(&root)?.unwrap_or_default();
-        let server = Level { handlers: vec![CollectionOp::Add(static_file_handler())], modules: None };
+        let server = Level { handlers: vec![CollectionOp::Add(static_file_handler())], ..Level::default() };
         let mut host = ApplicationHost { server, ..Default::default() };
         let mut fallback = None;
         let applications = match &config.fastcgi {
             Some(applications) => applications.clone(),
             None => {
                 let gateway_app = FastCgiApplication::new(&gateway.full_path.to_string_lossy(), &gateway.arguments);
-                let names_fastcgi =
-                    config.level.handlers.iter().any(|op| matches!(op, CollectionOp::Add(h) if is_fastcgi(h)));
-                if !names_fastcgi && config.app_settings.iter().any(|(k, _)| k == "WSGI_HANDLER") {
+                // A handler of its own (FastCGI, or a module that starts an
+                // HTTP process, whose WSGI_HANDLER that process reads) needs none.
+                let names_a_process = config.level.handlers.iter().any(|op| {
+                    matches!(op, CollectionOp::Add(h) if is_fastcgi(h) || h.module_names().any(|m| {
+                        m.eq_ignore_ascii_case("httpPlatformHandler") || m.eq_ignore_ascii_case("AspNetCoreModuleV2")
+                    }))
+                });
+                if !names_a_process && config.app_settings.iter().any(|(k, _)| k == "WSGI_HANDLER") {
                     host.server.handlers.insert(0, CollectionOp::Add(iiswsgi_handler(&gateway_app.key())));
                 }
                 fallback = Some(gateway_app);
@@ -241,6 +249,7 @@ impl Site {
             on_disk,
             handlers: merged.handlers,
             modules: merged.modules,
+            http_platform: merged.http_platform,
         })
     }
 }
@@ -250,11 +259,16 @@ impl Site {
 struct Merged {
     handlers: Vec<Handler>,
     modules: Option<Vec<Module>>,
+    http_platform: Vec<iiswsgi_proto::iis::HttpPlatform>,
 }
 
 impl Merged {
     fn apply(&mut self, level: &Level) -> Result<(), ConfigFailure> {
         self.handlers = apply(&self.handlers, &level.handlers).map_err(ConfigFailure)?;
+        for section in &level.http_platform {
+            self.http_platform.retain(|s| s.kind != section.kind);
+            self.http_platform.push(section.clone());
+        }
         if let Some(ops) = &level.modules {
             let inherited = self.modules.take().unwrap_or_default();
             self.modules = Some(apply(&inherited, ops).map_err(ConfigFailure)?);

@@ -98,3 +98,38 @@ def _stream_until_closed(gate, closed):
     except GeneratorExit:
         open(closed, 'w').close()
         raise
+
+
+_MIB = bytes(range(256)) * 4096
+
+
+def platform(environ, start_response):
+    """One app for the HttpPlatformHandler and ANCM tests, by path:
+    /pid, /crash (the process exits), /sleepy?seconds=, /environ,
+    /upload (answers `LENGTH SUM`), /download?mib=N (N MiB of 0..255),
+    /stream?GATES (apps.gated_stream)."""
+    path = environ['PATH_INFO'].rsplit('/', 1)[-1]
+    if path == 'stream':
+        import apps
+        return apps.gated_stream(environ, start_response)
+    if path == 'crash':
+        os._exit(3)
+    if path == 'sleepy':
+        return sleepy(environ, start_response)
+    if path == 'environ':
+        return environ_and_process(environ, start_response)
+    if path == 'upload':
+        total = checksum = 0
+        while True:
+            block = environ['wsgi.input'].read(1 << 20)
+            if not block:
+                break
+            total += len(block)
+            checksum = (checksum + sum(block)) % 1_000_000_007
+        start_response('200 OK', [('Content-Type', 'text/plain')])
+        return [f'{total} {checksum}'.encode()]
+    if path == 'download':
+        mib = int(_query(environ).get('mib', '1'))
+        start_response('200 OK', [('Content-Type', 'application/octet-stream'), ('Content-Length', str(mib << 20))])
+        return (_MIB for _ in range(mib))
+    return pid(environ, start_response)

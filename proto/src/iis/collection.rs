@@ -137,6 +137,8 @@ pub struct Level {
     pub handlers: Vec<CollectionOp<super::Handler>>,
     /// `None` when the level has no `<modules>` section.
     pub modules: Option<Vec<ModuleOp>>,
+    /// The `<httpPlatform>` and `<aspNetCore>` sections this level has.
+    pub http_platform: Vec<super::http_platform::HttpPlatform>,
 }
 
 impl Level {
@@ -145,6 +147,7 @@ impl Level {
         Ok(Self {
             handlers: element.child("handlers").map(super::handlers::handler_ops).transpose()?.unwrap_or_default(),
             modules: element.child("modules").map(module_ops).transpose()?,
+            http_platform: super::http_platform::sections(Some(element))?,
         })
     }
 }

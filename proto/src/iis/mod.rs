@@ -8,6 +8,7 @@ mod command_line;
 mod expand;
 mod fastcgi_application;
 pub mod handlers;
+pub mod http_platform;
 mod web_config;
 pub mod xml;
 
@@ -17,5 +18,6 @@ pub use command_line::split_arguments;
 pub use expand::{expand_percent_vars, from_env};
 pub use fastcgi_application::{applications, script_processor_key, FastCgiApplication, StderrMode};
 pub use handlers::{Handler, HandlerOp, OnDisk};
+pub use http_platform::{HttpPlatform, ModuleKind};
 pub use web_config::{app_settings, WebConfig};
 pub use xml::{Document, Element, Node, XmlError};

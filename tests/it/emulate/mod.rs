@@ -6,6 +6,7 @@ pub mod appcmd;
 mod apphost;
 mod failures;
 mod http_front;
+mod http_platform;
 mod pool;
 mod sites;
 
