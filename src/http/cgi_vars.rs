@@ -32,7 +32,18 @@ fn server_name_and_port(host: Option<&str>, local: SocketAddr, https: bool) -> (
     }
 }
 
-/// The request's CGI variables.
+fn protocol(version: http::Version) -> &'static [u8] {
+    match version {
+        http::Version::HTTP_09 => b"HTTP/0.9",
+        http::Version::HTTP_10 => b"HTTP/1.0",
+        http::Version::HTTP_2 => b"HTTP/2.0",
+        http::Version::HTTP_3 => b"HTTP/3.0",
+        _ => b"HTTP/1.1",
+    }
+}
+
+/// The request's CGI variables, written into one buffer (this runs for
+/// every request: no allocation per variable).
 pub fn params(parts: &http::request::Parts, peers: &Peers, module: &Module) -> Params {
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let trusted = module.trusts_forwarding_from(peers.remote.ip());
@@ -45,32 +56,33 @@ pub fn params(parts: &http::request::Parts, peers: &Peers, module: &Module) -> P
         https = header("x-forwarded-proto").is_some_and(forwarded_https);
     }
     let path = parts.uri.path();
-    let decoded: Vec<u8> = percent_encoding::percent_decode_str(path).collect();
+    let decoded: std::borrow::Cow<'_, [u8]> = percent_encoding::percent_decode_str(path).into();
     let (server_name, server_port) = server_name_and_port(header("host"), peers.local, https);
-    let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = vec![
-        (b"GATEWAY_INTERFACE".to_vec(), b"CGI/1.1".to_vec()),
-        (b"SERVER_SOFTWARE".to_vec(), format!("iiswsgi/{}", env!("CARGO_PKG_VERSION")).into_bytes()),
-        (b"SERVER_PROTOCOL".to_vec(), format!("{:?}", parts.version).into_bytes()),
-        (b"REQUEST_METHOD".to_vec(), parts.method.as_str().as_bytes().to_vec()),
-        (b"REQUEST_URI".to_vec(), parts.uri.path_and_query().map_or(path, |pq| pq.as_str()).as_bytes().to_vec()),
-        (b"SCRIPT_NAME".to_vec(), Vec::new()),
-        (b"PATH_INFO".to_vec(), decoded),
-        (b"QUERY_STRING".to_vec(), parts.uri.query().unwrap_or("").as_bytes().to_vec()),
-        (b"SERVER_NAME".to_vec(), server_name.into_bytes()),
-        (b"SERVER_PORT".to_vec(), server_port.into_bytes()),
-        (b"REMOTE_ADDR".to_vec(), remote_ip.to_string().into_bytes()),
-        (b"REQUEST_SCHEME".to_vec(), if https { b"https".to_vec() } else { b"http".to_vec() }),
-        (b"HTTPS".to_vec(), if https { b"on".to_vec() } else { b"off".to_vec() }),
-    ];
+    let mut builder = Params::builder(1024);
+    builder
+        .push(b"GATEWAY_INTERFACE", b"CGI/1.1")
+        .push(b"SERVER_SOFTWARE", concat!("iiswsgi/", env!("CARGO_PKG_VERSION")).as_bytes())
+        .push(b"SERVER_PROTOCOL", protocol(parts.version))
+        .push(b"REQUEST_METHOD", parts.method.as_str().as_bytes())
+        .push(b"REQUEST_URI", parts.uri.path_and_query().map_or(path, |pq| pq.as_str()).as_bytes())
+        .push(b"SCRIPT_NAME", b"")
+        .push(b"PATH_INFO", &decoded)
+        .push(b"QUERY_STRING", parts.uri.query().unwrap_or("").as_bytes())
+        .push(b"SERVER_NAME", server_name.as_bytes())
+        .push(b"SERVER_PORT", server_port.as_bytes())
+        .push(b"REMOTE_ADDR", remote_ip.to_string().as_bytes())
+        .push(b"REQUEST_SCHEME", if https { b"https" } else { b"http" })
+        .push(b"HTTPS", if https { b"on" } else { b"off" });
     if let Some(port) = remote_port {
-        pairs.push((b"REMOTE_PORT".to_vec(), port.to_string().into_bytes()));
+        builder.push(b"REMOTE_PORT", port.to_string().as_bytes());
     }
     if let Some(value) = parts.headers.get(http::header::CONTENT_TYPE) {
-        pairs.push((b"CONTENT_TYPE".to_vec(), value.as_bytes().to_vec()));
+        builder.push(b"CONTENT_TYPE", value.as_bytes());
     }
     if let Some(value) = parts.headers.get(http::header::CONTENT_LENGTH) {
-        pairs.push((b"CONTENT_LENGTH".to_vec(), value.as_bytes().to_vec()));
+        builder.push(b"CONTENT_LENGTH", value.as_bytes());
     }
+    let mut values: Vec<&[u8]> = Vec::new();
     for name in parts.headers.keys() {
         let name = name.as_str();
         // A header spelt with `_` would pose as another once `-` becomes
@@ -79,11 +91,11 @@ pub fn params(parts: &http::request::Parts, peers: &Peers, module: &Module) -> P
             continue;
         }
         let separator: &[u8] = if name == "cookie" { b"; " } else { b", " };
-        let value = parts.headers.get_all(name).iter().map(|v| v.as_bytes()).collect::<Vec<_>>().join(separator);
-        let key = format!("HTTP_{}", name.to_ascii_uppercase().replace('-', "_"));
-        pairs.push((key.into_bytes(), value));
+        values.clear();
+        values.extend(parts.headers.get_all(name).iter().map(|v| v.as_bytes()));
+        builder.push_header(b"HTTP_", name.as_bytes(), &values, separator);
     }
-    Params::from_pairs(pairs.iter().map(|(name, value)| (name.as_slice(), value.as_slice())))
+    builder.finish()
 }
 
 #[cfg(test)]

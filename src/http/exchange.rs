@@ -51,40 +51,57 @@ pub async fn handle(
             ));
         }
     }
-    #[allow(unused_mut)]
-    let mut params = cgi_vars::params(&parts, &peers, module);
+    let params = cgi_vars::params(&parts, &peers, module);
     #[cfg(windows)]
-    if let Some(kind) = module.kind {
-        params = super::windows_auth::with_remote_user(params, header(kind.auth_token_header()));
-    }
+    let params = match module.kind {
+        Some(kind) => super::windows_auth::with_remote_user(params, header(kind.auth_token_header())),
+        None => params,
+    };
     let label = request::label(&params, &format!("HTTP from {}", peers.remote));
     let (request, channels) = Request::new(params, label);
-    tokio::spawn(pump_body(body, channels.body, channels.aborted.clone(), context.limits.max_body));
+    // A bodiless request (most GETs) needs no pump: its body is over now.
+    if http_body::Body::is_end_stream(&body) {
+        drop(channels.body);
+    } else {
+        tokio::spawn(pump_body(body, channels.body, channels.aborted.clone(), context.limits.max_body));
+    }
     context.pool.submit(request);
     let mut output = channels.output;
     let mut parser = HeadParser::new();
+    // Whether the body that came with the head is all of it.
+    let mut whole = false;
     let head = loop {
-        match output.recv().await {
-            Some(Output::Stdout(data)) => match parser.feed(&data) {
-                Ok(Some(head)) => break Some(head),
-                Ok(None) => {}
-                Err(err) => {
-                    tracing::error!("the app's response head is malformed: {err}");
-                    break None;
-                }
-            },
-            Some(Output::Stderr(text)) => tracing::error!("{}", String::from_utf8_lossy(&text).trim_end()),
-            None => match parser.finish() {
-                Ok(Some(head)) => break Some((head, Vec::new())),
-                _ => break None,
-            },
+        let (data, last) = match output.recv().await {
+            Some(Output::Stdout(data)) => (data, false),
+            Some(Output::Last(data)) => (data, true),
+            Some(Output::Stderr(text)) => {
+                tracing::error!("{}", String::from_utf8_lossy(&text).trim_end());
+                continue;
+            }
+            None => break std::mem::take(&mut parser).finish().ok().flatten().map(|head| (head, Vec::new())),
+        };
+        match parser.feed(&data) {
+            Ok(Some(found)) => {
+                whole = last;
+                break Some(found);
+            }
+            Ok(None) if last => {
+                whole = true;
+                break std::mem::take(&mut parser).finish().ok().flatten().map(|head| (head, Vec::new()));
+            }
+            Ok(None) => {}
+            Err(err) => {
+                tracing::error!("the app's response head is malformed: {err}");
+                break None;
+            }
         }
     };
     let Some((head, rest)) = head else {
         request::inflight::global().response_ended(&channels.ticket);
         return Ok(plain(http::StatusCode::INTERNAL_SERVER_ERROR, "The application sent no response.\n"));
     };
-    let mut response = hyper::Response::new(OutputBody::new(Bytes::from(rest), output, channels.ticket).boxed());
+    let body = OutputBody::new(Bytes::from(rest), output, channels.ticket, whole);
+    let mut response = hyper::Response::new(body.boxed());
     *response.status_mut() = http::StatusCode::from_u16(head.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
     if let Some(reason) = head.reason.filter(|r| Some(r.as_str()) != response.status().canonical_reason()) {
         if let Ok(reason) = hyper::ext::ReasonPhrase::try_from(reason.into_bytes()) {

@@ -16,11 +16,14 @@ pub struct OutputBody {
     output: Receiver<Output>,
     ticket: Ticket,
     ended: bool,
+    /// `first` is the whole body: hyper sends it with a Content-Length,
+    /// in one write, and polls no more.
+    whole: bool,
 }
 
 impl OutputBody {
-    pub fn new(first: Bytes, output: Receiver<Output>, ticket: Ticket) -> Self {
-        Self { first: Some(first).filter(|b| !b.is_empty()), output, ticket, ended: false }
+    pub fn new(first: Bytes, output: Receiver<Output>, ticket: Ticket, whole: bool) -> Self {
+        Self { first: Some(first).filter(|b| !b.is_empty()), output, ticket, ended: false, whole }
     }
 
     fn end(&mut self) {
@@ -42,10 +45,16 @@ impl http_body::Body for OutputBody {
         if let Some(first) = self.first.take() {
             return Poll::Ready(Some(Ok(Frame::data(first))));
         }
+        if self.whole {
+            self.end();
+            return Poll::Ready(None);
+        }
         loop {
             return match self.output.poll_recv(cx) {
-                Poll::Ready(Some(Output::Stdout(data))) if data.is_empty() => continue,
-                Poll::Ready(Some(Output::Stdout(data))) => Poll::Ready(Some(Ok(Frame::data(data)))),
+                Poll::Ready(Some(Output::Stdout(data) | Output::Last(data))) if data.is_empty() => continue,
+                Poll::Ready(Some(Output::Stdout(data) | Output::Last(data))) => {
+                    Poll::Ready(Some(Ok(Frame::data(data))))
+                }
                 // Outside IIS a failure after the headers arrives here: the
                 // status cannot change any more, so the response is cut off
                 // (the client sees it incomplete) and the failure logged.
@@ -61,6 +70,24 @@ impl http_body::Body for OutputBody {
                 Poll::Pending => Poll::Pending,
             };
         }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.whole && self.first.is_none()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        if self.whole {
+            http_body::SizeHint::with_exact(self.remaining())
+        } else {
+            http_body::SizeHint::default()
+        }
+    }
+}
+
+impl OutputBody {
+    fn remaining(&self) -> u64 {
+        self.first.as_ref().map_or(0, |b| b.len() as u64)
     }
 }
 

@@ -11,6 +11,10 @@ use tokio::sync::mpsc::Sender;
 pub enum Output {
     /// CGI response bytes: the header block, then body chunks.
     Stdout(Bytes),
+    /// The response's last CGI bytes ([`OutputSink::last_follows`]): an
+    /// HTTP response that arrives whole gets a Content-Length and goes out
+    /// in one write.
+    Last(Bytes),
     /// Text for FCGI_STDERR.
     Stderr(Bytes),
 }
@@ -54,11 +58,13 @@ pub(super) struct ChannelSink {
     output: Mutex<Option<Sender<Output>>>,
     aborted: Arc<AtomicBool>,
     ended: Arc<AtomicBool>,
+    /// The next stdout output is the last.
+    last: AtomicBool,
 }
 
 impl ChannelSink {
     pub(super) fn new(output: Sender<Output>, aborted: Arc<AtomicBool>, ended: Arc<AtomicBool>) -> Self {
-        Self { output: Mutex::new(Some(output)), aborted, ended }
+        Self { output: Mutex::new(Some(output)), aborted, ended, last: AtomicBool::new(false) }
     }
 
     fn sender(&self) -> Option<Sender<Output>> {
@@ -72,7 +78,15 @@ impl OutputSink for ChannelSink {
         // lock `end` needs. Output racing `end` still belongs to this
         // request's channel: it can never reach another request.
         let sender = self.sender().ok_or(SendError::Ended)?;
+        let output = match output {
+            Output::Stdout(data) if self.last.swap(false, Ordering::AcqRel) => Output::Last(data),
+            other => other,
+        };
         sender.blocking_send(output).map_err(|_| SendError::Disconnected)
+    }
+
+    fn last_follows(&self) {
+        self.last.store(true, Ordering::Release);
     }
 
     fn is_aborted(&self) -> bool {

@@ -180,7 +180,7 @@ impl OutputSink for DirectResponse {
             return Err(SendError::Ended);
         }
         match output {
-            Output::Stdout(data) => link.conn.write_stdout(self.current.request_id, &data),
+            Output::Stdout(data) | Output::Last(data) => link.conn.write_stdout(self.current.request_id, &data),
             Output::Stderr(data) => link.conn.write_stderr(self.current.request_id, &data),
         }
         let pending = link.conn.has_output();

@@ -8,13 +8,13 @@ use iiswsgi::fastcgi::Record;
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-fn status_kib(pid: u32, field: &str) -> u64 {
+pub fn status_kib(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let line = status.lines().find(|l| l.starts_with(field)).unwrap_or_else(|| panic!("{field} in /proc status"));
     line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).expect("a number")
 }
 
-fn open_fds(pid: u32) -> usize {
+pub fn open_fds(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0)
 }
 

@@ -178,6 +178,7 @@ impl Application {
 pub struct Applications {
     apps: Mutex<HashMap<String, Arc<Application>>>,
     python_home: Option<PythonHome>,
+    connections: Arc<proxy::Connections>,
 }
 
 /// What the handler needs to know of the request.
@@ -192,7 +193,7 @@ pub struct Place<'a> {
 
 impl Applications {
     pub fn new(python_home: Option<PythonHome>) -> Self {
-        Self { apps: Mutex::new(HashMap::new()), python_home }
+        Self { apps: Mutex::new(HashMap::new()), python_home, connections: Arc::default() }
     }
 
     /// The application's processes; a changed section (IIS recycles on a
@@ -267,17 +268,20 @@ impl Applications {
                 Ok(chosen) => chosen,
                 Err(unavailable) => return startup_failure(config, unavailable, &iis_error),
             };
-            match proxy::connect(chosen.port).await {
+            match self.connections.get(chosen.port).await {
                 Ok(sender) => break (chosen, sender),
                 // A process that died since the last request: once more, with a new one.
-                Err(_) if !retried && app.lost(&chosen).await => retried = true,
+                Err(_) if !retried && app.lost(&chosen).await => {
+                    self.connections.forget(chosen.port);
+                    retried = true;
+                }
                 Err(proxy::ProxyError(message)) => return bad_gateway(message),
             }
         };
         // The emulator listens on plain HTTP only.
         let https = false;
         proxy::forwarded_headers(request.headers_mut(), place.remote, https, chosen.token.as_deref());
-        match proxy::forward(sender, request, config.request_timeout).await {
+        match proxy::forward(self.connections.clone(), chosen.port, sender, request, config.request_timeout).await {
             Ok(response) => response,
             Err(proxy::ProxyError(message)) => bad_gateway(message),
         }

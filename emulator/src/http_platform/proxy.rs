@@ -49,8 +49,54 @@ pub fn forwarded_headers(headers: &mut http::HeaderMap, remote: SocketAddr, http
 
 pub type Sender = hyper::client::conn::http1::SendRequest<Incoming>;
 
-/// A connection to the process on `port`.
-pub async fn connect(port: u16) -> Result<Sender, ProxyError> {
+/// Idle connections kept for later requests (by process port), as ANCM's
+/// WinHTTP session keeps them; one older than [`IDLE_FOR`] is dropped, as
+/// the process may have closed it (the gateway's idle limit is 30 s).
+#[derive(Default)]
+pub struct Connections {
+    idle: std::sync::Mutex<std::collections::HashMap<u16, Vec<(std::time::Instant, Sender)>>>,
+}
+
+const IDLE_FOR: Duration = Duration::from_secs(20);
+const IDLE_PER_PROCESS: usize = 32;
+
+impl Connections {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<u16, Vec<(std::time::Instant, Sender)>>> {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// An idle connection to the process on `port`, or a new one.
+    pub async fn get(&self, port: u16) -> Result<Sender, ProxyError> {
+        let reused = {
+            let mut idle = self.lock();
+            let list = idle.entry(port).or_default();
+            list.retain(|(since, sender)| since.elapsed() < IDLE_FOR && !sender.is_closed());
+            list.pop().map(|(_, sender)| sender)
+        };
+        match reused {
+            Some(sender) if sender.is_ready() => Ok(sender),
+            _ => connect(port).await,
+        }
+    }
+
+    fn put(&self, port: u16, sender: Sender) {
+        if sender.is_ready() {
+            let mut idle = self.lock();
+            let list = idle.entry(port).or_default();
+            if list.len() < IDLE_PER_PROCESS {
+                list.push((std::time::Instant::now(), sender));
+            }
+        }
+    }
+
+    /// Drops the connections to a process that is gone.
+    pub fn forget(&self, port: u16) {
+        self.lock().remove(&port);
+    }
+}
+
+/// A new connection to the process on `port`.
+async fn connect(port: u16) -> Result<Sender, ProxyError> {
     let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .map_err(|e| ProxyError(format!("cannot connect to the process on port {port}: {e}")))?;
@@ -66,9 +112,13 @@ pub async fn connect(port: u16) -> Result<Sender, ProxyError> {
     Ok(sender)
 }
 
-/// Sends `request` on `sender` and streams the response; `timeout`
-/// bounds the wait for the head and for each read after it.
+/// Sends `request` on `sender` (to the process on `port`) and streams the
+/// response; `timeout` bounds the wait for the head and for each read
+/// after it. The connection goes back to `connections` once the response
+/// is over.
 pub async fn forward(
+    connections: std::sync::Arc<Connections>,
+    port: u16,
     mut sender: Sender,
     request: Request<Incoming>,
     timeout: Duration,
@@ -86,12 +136,15 @@ pub async fn forward(
     }
     let (tx, rx) = tokio::sync::mpsc::channel(8);
     tokio::spawn(async move {
-        // Keeps the connection (and so the process's response) alive.
-        let _sender = sender;
         loop {
             let frame = match tokio::time::timeout(timeout, body.frame()).await {
                 Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "the process stopped sending")),
-                Ok(None) => return,
+                Ok(None) => {
+                    // The response is over: the connection can serve another.
+                    drop(body);
+                    connections.put(port, sender);
+                    return;
+                }
                 Ok(Some(Err(err))) => Err(std::io::Error::other(err)),
                 Ok(Some(Ok(frame))) => match frame.into_data() {
                     Ok(data) => Ok(data),

@@ -58,6 +58,43 @@ impl Params {
     pub fn get(&self, name: &[u8]) -> Option<&[u8]> {
         self.iter().filter(|(n, _)| *n == name).map(|(_, v)| v).last()
     }
+
+    /// Builds params pair by pair into one buffer, for callers that make a
+    /// request's variables themselves (HTTP mode): no allocation per pair.
+    pub fn builder(capacity: usize) -> ParamsBuilder {
+        ParamsBuilder(Vec::with_capacity(capacity))
+    }
+}
+
+pub struct ParamsBuilder(Vec<u8>);
+
+impl ParamsBuilder {
+    pub fn push(&mut self, name: &[u8], value: &[u8]) -> &mut Self {
+        name_value::encode_pair(name, value, &mut self.0);
+        self
+    }
+
+    /// A pair whose name is `prefix` then `name` upper-cased with `-` as
+    /// `_` (a header's CGI name: `HTTP_` + `X-Forwarded-For`), its value
+    /// the `parts` joined by `separator`.
+    pub fn push_header(&mut self, prefix: &[u8], name: &[u8], parts: &[&[u8]], separator: &[u8]) -> &mut Self {
+        let value_len = parts.iter().map(|p| p.len()).sum::<usize>() + separator.len() * parts.len().saturating_sub(1);
+        name_value::encode_len(prefix.len() + name.len(), &mut self.0);
+        name_value::encode_len(value_len, &mut self.0);
+        self.0.extend_from_slice(prefix);
+        self.0.extend(name.iter().map(|&b| if b == b'-' { b'_' } else { b.to_ascii_uppercase() }));
+        for (index, part) in parts.iter().enumerate() {
+            if index > 0 {
+                self.0.extend_from_slice(separator);
+            }
+            self.0.extend_from_slice(part);
+        }
+        self
+    }
+
+    pub fn finish(self) -> Params {
+        Params(self.0)
+    }
 }
 
 /// Something the caller must act on.

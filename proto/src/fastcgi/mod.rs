@@ -21,7 +21,7 @@ mod header;
 pub mod name_value;
 mod record;
 
-pub use connection::{Event, Limits, Params, ServerConnection};
+pub use connection::{Event, Limits, Params, ParamsBuilder, ServerConnection};
 pub use decoder::Decoder;
 pub use error::Error;
 pub use header::{Header, RecordType};

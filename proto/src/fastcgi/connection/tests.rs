@@ -225,3 +225,15 @@ fn records_for_inactive_ids_are_ignored() {
     assert_eq!(events(&mut conn), []);
     assert!(!conn.has_output());
 }
+
+#[test]
+fn built_params_read_back_as_pushed() {
+    let mut builder = Params::builder(64);
+    builder.push(b"REQUEST_METHOD", b"GET").push_header(b"HTTP_", b"x-forwarded-for", &[b"a", b"b"], b", ");
+    builder.push_header(b"HTTP_", b"cookie", &[b"one=1"], b"; ");
+    let params = builder.finish();
+    assert_eq!(params.get(b"REQUEST_METHOD"), Some(&b"GET"[..]));
+    assert_eq!(params.get(b"HTTP_X_FORWARDED_FOR"), Some(&b"a, b"[..]));
+    assert_eq!(params.get(b"HTTP_COOKIE"), Some(&b"one=1"[..]));
+    assert_eq!(params.iter().count(), 3);
+}
