@@ -76,6 +76,17 @@ def scenario_f():
     ours = results['iiswsgi'][0]
     check('F: iiswsgi >= 1.0x granian', ours >= results['granian'][0], '%.2fx' % (ours / results['granian'][0]))
     check('F: iiswsgi >= 5x waitress', ours >= 5 * results['waitress'][0], '%.2fx' % (ours / results['waitress'][0]))
+    # One thread each: what is left once the threads stop taking the GIL
+    # from each other.
+    single = {}
+    for kind in ('iiswsgi', 'granian'):
+        process, url = http_server(kind, threads=1)
+        try:
+            single[kind] = median_of(lambda: wrk(url, 32, threads=2))
+        finally:
+            process.stop()
+    for kind, (rps, p99) in single.items():
+        row('F (1 thread)', kind, rps, 'req/s', single['granian'][0], 'p99 %.2f ms' % p99)
 
     # The emulator's two paths to the same app and threads.
     paths = {}
