@@ -51,20 +51,8 @@ def download(environ, start_response):
         yield CHUNK
 '''
 
-WFASTCGI_LINUX = '''"""wfastcgi 3.0.0 on Linux: it only needs ctypes.windll for its file
-watcher, which WSGI_RESTART_FILE_REGEX='' turns off."""
-import ctypes
-
-class _Stub:
-    def __getattr__(self, name):
-        return _Stub()
-    def __call__(self, *args, **kwargs):
-        return 0
-
-ctypes.windll = _Stub()
-import wfastcgi
-wfastcgi.main()
-'''
+# wfastcgi with its Windows-only watcher stubbed (the tests use it too).
+WFASTCGI_LINUX = open(os.path.join(ROOT, 'testdata', 'apps', 'wfastcgi_linux.py')).read()
 
 FLUP_SERVER = '''import sys
 sys.path.insert(0, sys.argv[2])

@@ -30,6 +30,7 @@ pub struct State {
     http_platform: crate::http_platform::Applications,
     log: AccessLog,
     python_home: Option<PythonHome>,
+    gateway: crate::Gateway,
 }
 
 impl State {
@@ -38,15 +39,16 @@ impl State {
         log: AccessLog,
         header_timeout: std::time::Duration,
         python_home: Option<PythonHome>,
+        gateway: crate::Gateway,
     ) -> Self {
         let http_platform = crate::http_platform::Applications::new(python_home.clone());
-        Self { site, header_timeout, pools: Mutex::new(HashMap::new()), http_platform, log, python_home }
+        Self { site, header_timeout, pools: Mutex::new(HashMap::new()), http_platform, log, python_home, gateway }
     }
 
     fn pool_for(&self, app: &iiswsgi_proto::iis::FastCgiApplication) -> Arc<Pool> {
         let key = crate::site::expand(&app.key()).to_lowercase();
         let mut pools = self.pools.lock().unwrap_or_else(|p| p.into_inner());
-        pools.entry(key).or_insert_with(|| Pool::new(app.clone(), self.python_home.as_ref())).clone()
+        pools.entry(key).or_insert_with(|| Pool::new(app.clone(), self.python_home.as_ref(), &self.gateway)).clone()
     }
 
     pub async fn shutdown(&self) {

@@ -27,6 +27,7 @@ mod pool;
 mod process;
 mod server_vars;
 mod site;
+mod synthesized;
 mod static_files;
 mod web_configs;
 pub mod webpi;
@@ -39,12 +40,20 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// A FastCGI application that runs `iiswsgi serve`: the binary with
-/// `serve`, or a Python with `-m iiswsgi serve`.
-#[derive(Debug, Clone)]
+/// The iiswsgi that runs the emulator: the binary, or a Python with
+/// `-m iiswsgi` (`leading`), for the FastCGI applications that run
+/// iiswsgi itself.
+#[derive(Debug, Clone, Default)]
 pub struct Gateway {
     pub full_path: PathBuf,
-    pub arguments: String,
+    pub leading: Vec<String>,
+}
+
+impl Gateway {
+    /// A FastCGI `arguments` attribute running `rest` (`serve ...`).
+    pub fn arguments(&self, rest: &str) -> String {
+        self.leading.iter().map(String::as_str).chain([rest]).collect::<Vec<_>>().join(" ")
+    }
 }
 
 /// What `iiswsgi emulate` was asked to do.
@@ -84,7 +93,7 @@ pub async fn run(options: Options, shutdown: impl std::future::Future<Output = (
         .map_err(|source| Error::Listen { addr: options.listen, source })?;
     let local = listener.local_addr().map_err(|source| Error::Listen { addr: options.listen, source })?;
     tracing::info!("site \"{}\" (id {}) listening on http://{local}/", site.name, site.id);
-    let state = Arc::new(http::State::new(site, log, options.header_timeout, options.python_home.clone()));
+    let state = Arc::new(http::State::new(site, log, options.header_timeout, options.python_home.clone(), options.gateway.clone()));
     http::serve(listener, state, shutdown).await;
     Ok(())
 }

@@ -60,8 +60,8 @@ pub struct Lease {
 }
 
 impl Pool {
-    pub fn new(app: FastCgiApplication, python_home: Option<&PythonHome>) -> Arc<Self> {
-        let launch = Launch::new(&app, python_home);
+    pub fn new(app: FastCgiApplication, python_home: Option<&PythonHome>, gateway: &crate::Gateway) -> Arc<Self> {
+        let launch = Launch::new(&app, python_home, gateway);
         let max = match app.max_instances {
             0 => std::thread::available_parallelism()
                 .map_or(2, |n| n.get())
@@ -147,7 +147,13 @@ impl Pool {
             self.record_failure();
             AcquireError::Start(format!("cannot start {}: {err}", launch.program.display()))
         })?;
-        tracing::info!("started FastCGI process {} for {}", process.pid, self.app.key());
+        tracing::info!(
+            "started FastCGI process {} for {}: {} {}",
+            process.pid,
+            self.app.key(),
+            launch.program.display(),
+            launch.args.join(" ")
+        );
         Ok(Lease {
             instance: Instance { process, requests: 0, generation, last_used: Instant::now() },
             _permit: permit,

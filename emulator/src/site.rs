@@ -39,10 +39,6 @@ struct AppMapping {
 /// The FastCGI applications handlers can name.
 pub struct Registry {
     pub applications: Vec<FastCgiApplication>,
-    /// In `--site` mode without a `<fastCgi>` section: the `iiswsgi serve`
-    /// application every FastCGI handler runs, as `iiswsgi install` would
-    /// have registered it.
-    pub fallback: Option<FastCgiApplication>,
 }
 
 impl Registry {
@@ -51,7 +47,7 @@ impl Registry {
     /// Windows paths are.
     pub fn find(&self, script_processor: &str) -> Option<&FastCgiApplication> {
         let wanted = expand(script_processor);
-        self.applications.iter().find(|app| expand(&app.key()).eq_ignore_ascii_case(&wanted)).or(self.fallback.as_ref())
+        self.applications.iter().find(|app| expand(&app.key()).eq_ignore_ascii_case(&wanted))
     }
 }
 
@@ -121,23 +117,14 @@ impl Site {
         let config = web_configs.get(&root)?.unwrap_or_default();
         let server = Level { handlers: vec![CollectionOp::Add(static_file_handler())], ..Level::default() };
         let mut host = ApplicationHost { server, ..Default::default() };
-        let mut fallback = None;
         let applications = match &config.fastcgi {
             Some(applications) => applications.clone(),
             None => {
-                let gateway_app = FastCgiApplication::new(&gateway.full_path.to_string_lossy(), &gateway.arguments);
-                // A handler of its own (FastCGI, or a module that starts an
-                // HTTP process, whose WSGI_HANDLER that process reads) needs none.
-                let names_a_process = config.level.handlers.iter().any(|op| {
-                    matches!(op, CollectionOp::Add(h) if is_fastcgi(h) || h.module_names().any(|m| {
-                        m.eq_ignore_ascii_case("httpPlatformHandler") || m.eq_ignore_ascii_case("AspNetCoreModuleV2")
-                    }))
-                });
-                if !names_a_process && config.app_settings.iter().any(|(k, _)| k == "WSGI_HANDLER") {
-                    host.server.handlers.insert(0, CollectionOp::Add(iiswsgi_handler(&gateway_app.key())));
+                let (applications, handler) = crate::synthesized::applications(&root, &web_configs, gateway)?;
+                if let Some(handler) = handler {
+                    host.server.handlers.insert(0, CollectionOp::Add(handler));
                 }
-                fallback = Some(gateway_app);
-                Vec::new()
+                applications
             }
         };
         let name =
@@ -147,7 +134,7 @@ impl Site {
             id: 1,
             applications: vec![AppMapping { url: "/".into(), directories: vec![("/".into(), root)] }],
             host,
-            registry: Registry { applications, fallback },
+            registry: Registry { applications },
             web_configs,
         })
     }
@@ -181,7 +168,7 @@ impl Site {
         if !has_root {
             return Err(Error::NoRoot { site: site.name });
         }
-        let registry = Registry { applications: host.fastcgi.clone(), fallback: None };
+        let registry = Registry { applications: host.fastcgi.clone() };
         Ok(Site { name: site.name, id: site.id, applications, host, registry, web_configs: WebConfigs::default() })
     }
 
@@ -281,7 +268,7 @@ pub fn is_fastcgi(handler: &Handler) -> bool {
     handler.module_names().any(|m| m.eq_ignore_ascii_case("FastCgiModule"))
 }
 
-fn iiswsgi_handler(script_processor: &str) -> Handler {
+pub(crate) fn iiswsgi_handler(script_processor: &str) -> Handler {
     Handler {
         name: "iiswsgi".to_string(),
         modules: "FastCgiModule".to_string(),

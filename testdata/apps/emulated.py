@@ -133,3 +133,11 @@ def platform(environ, start_response):
         start_response('200 OK', [('Content-Type', 'application/octet-stream'), ('Content-Length', str(mib << 20))])
         return (_MIB for _ in range(mib))
     return pid(environ, start_response)
+
+
+def which_gateway(environ, start_response):
+    """The type of the gateway's wsgi.input: who serves this app
+    (`iiswsgi.Input`, or wfastcgi's `_io.BytesIO`)."""
+    kind = type(environ['wsgi.input'])
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return [('%s.%s' % (kind.__module__, kind.__qualname__)).encode()]

@@ -33,16 +33,30 @@ pub struct Launch {
 
 impl Launch {
     /// IIS refuses a `fullPath` that is not a full path; so does this. An
-    /// old project's Windows Python paths are mapped onto `python_home`.
-    pub fn new(app: &FastCgiApplication, python_home: Option<&PythonHome>) -> Result<Self, String> {
-        let program = map_path(python_home, expand_path(&app.full_path));
+    /// old project's Windows Python paths are mapped onto `python_home`;
+    /// iiswsgi itself, named where it is not, is the iiswsgi that runs the
+    /// emulator (`gateway`).
+    pub fn new(
+        app: &FastCgiApplication,
+        python_home: Option<&PythonHome>,
+        gateway: &crate::Gateway,
+    ) -> Result<Self, String> {
+        let mut program = map_path(python_home, expand_path(&app.full_path));
+        let mut args: Vec<String> =
+            split_arguments(&expand(&app.arguments)).iter().map(|word| map_word(python_home, word)).collect();
+        if !program.exists() && !gateway.full_path.as_os_str().is_empty() {
+            if let Some(rest) = crate::synthesized::iiswsgi_itself(&program, &args) {
+                program = gateway.full_path.clone();
+                args = gateway.leading.iter().cloned().chain(rest).collect();
+            }
+        }
         if !program.is_absolute() {
             return Err(format!("fullPath `{}` is not an absolute path", app.full_path));
         }
         let cwd = program.parent().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/"));
         Ok(Self {
             program,
-            args: split_arguments(&expand(&app.arguments)).iter().map(|word| map_word(python_home, word)).collect(),
+            args,
             cwd,
             env: app.environment_variables.clone(),
             grace: Duration::from_secs(u64::from(app.signal_before_terminate_seconds)),

@@ -128,10 +128,45 @@ fn head_requests_get_headers_only() {
 
 #[test]
 fn readme_example_site_runs_with_a_synthesized_fastcgi_application() {
-    // `iiswsgi emulate --site examples/hello`: the web.config names
-    // `C:\Program Files\iiswsgi\iiswsgi.exe|serve`, registered nowhere, so
-    // the emulator runs this iiswsgi for it, as an install would have.
+    // `iiswsgi emulate --site examples/hello`: the web.config names the
+    // venv's `python.exe|-m iiswsgi serve` at a Windows path, so the
+    // emulator runs the iiswsgi that runs it for that handler.
     let emulator = Emulator::site_dir(&crate::support::repo().join("examples/hello"), &[]);
     let response = emulator.get("/");
     assert_eq!((response.status, text(&response).as_str()), (200, "Hello from iiswsgi at /\n"));
+}
+
+/// A `--site` without `<fastCgi>` runs what its handlers name, as written:
+/// a wfastcgi site runs wfastcgi (with its Windows-only watcher stubbed),
+/// and the start-up log says which application serves which handler.
+#[test]
+fn a_site_naming_wfastcgi_runs_wfastcgi() {
+    let Some(venv) = crate::support::test_venv() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let python = venv.join("bin/python");
+    let wrapper = crate::support::apps_dir().join("wfastcgi_linux.py");
+    let script_processor = format!("{}|{}", python.display(), wrapper.display());
+    // wfastcgi opens `Web.config`, spelt so; IIS and the emulator take any case.
+    std::fs::write(
+        dir.path().join("Web.config"),
+        format!(
+            r#"<configuration>
+  <system.webServer><handlers>
+    <add name="Python FastCGI" path="*" verb="*" modules="FastCgiModule" scriptProcessor="{script_processor}" resourceType="Unspecified" />
+  </handlers></system.webServer>
+  <appSettings>
+    <add key="WSGI_HANDLER" value="emulated.which_gateway" />
+    <add key="PYTHONPATH" value="%IISWSGI_TEST_APPS%" />
+    <add key="WSGI_RESTART_FILE_REGEX" value="" />
+  </appSettings>
+</configuration>"#
+        ),
+    )
+    .unwrap();
+    let emulator = Emulator::site_dir(dir.path(), &[]);
+    let response = emulator.get("/");
+    // wfastcgi's wsgi.input is a BytesIO; iiswsgi's would be `iiswsgi.Input`.
+    assert_eq!(text(&response), "_io.BytesIO", "{}", emulator.log("emulator.log"));
+    let log = emulator.log("emulator.log");
+    assert!(log.contains(&format!("handler \"Python FastCGI\" runs the FastCGI application {script_processor}")), "{log}");
 }
