@@ -27,8 +27,8 @@ mod pool;
 mod process;
 mod server_vars;
 mod site;
-mod synthesized;
 mod static_files;
+mod synthesized;
 mod web_configs;
 pub mod webpi;
 
@@ -93,7 +93,13 @@ pub async fn run(options: Options, shutdown: impl std::future::Future<Output = (
         .map_err(|source| Error::Listen { addr: options.listen, source })?;
     let local = listener.local_addr().map_err(|source| Error::Listen { addr: options.listen, source })?;
     tracing::info!("site \"{}\" (id {}) listening on http://{local}/", site.name, site.id);
-    let state = Arc::new(http::State::new(site, log, options.header_timeout, options.python_home.clone(), options.gateway.clone()));
+    let state = Arc::new(http::State::new(
+        site,
+        log,
+        options.header_timeout,
+        options.python_home.clone(),
+        options.gateway.clone(),
+    ));
     http::serve(listener, state, shutdown).await;
     Ok(())
 }

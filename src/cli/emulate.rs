@@ -108,7 +108,8 @@ pub fn run(args: EmulateArgs, host: &super::Host) -> anyhow::Result<()> {
         (None, None) => anyhow::bail!("either --site or --apphost is required"),
     };
     // The synthesized FastCGI application runs the form of iiswsgi that runs here.
-    let gateway = iiswsgi_emulator::Gateway { full_path: host.this.program.clone(), leading: host.this.leading.clone() };
+    let gateway =
+        iiswsgi_emulator::Gateway { full_path: host.this.program.clone(), leading: host.this.leading.clone() };
     let options = iiswsgi_emulator::Options {
         source,
         listen: args.listen,

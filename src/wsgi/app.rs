@@ -1,6 +1,7 @@
-use super::environ::{PathRules, Template};
+use super::environ::Template;
 use super::loader::{self, AppSpec, LoadFailure};
 use super::log_writer::LogWriter;
+use super::paths::PathRules;
 use super::response::{self, Reporting};
 use super::site;
 use crate::app::App;

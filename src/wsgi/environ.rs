@@ -4,6 +4,7 @@
 use super::file_wrapper::FileWrapper;
 use super::input::Input;
 use super::log_writer::LogWriter;
+use super::paths::PathRules;
 use crate::request::{latin1, Body, Params};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
@@ -29,18 +30,6 @@ pub struct Template {
 /// Distinct keys cached at most; the rest (unusual headers) are made per
 /// request, so hostile header names cannot grow the cache.
 const MAX_CACHED_KEYS: usize = 512;
-
-/// How SCRIPT_NAME and PATH_INFO are derived; known once the app's
-/// settings (web.config included) are in the environment.
-#[derive(Debug, Clone, Default)]
-pub struct PathRules {
-    /// Apply IIS's fixes (SCRIPT_NAME/PATH_INFO, X-Original-URL).
-    pub iis: bool,
-    /// A mount prefix: SCRIPT_NAME, stripped from PATH_INFO.
-    pub script_name: Option<String>,
-    /// wfastcgi's `AllowPathInfoForScriptMappings`: keep IIS's SCRIPT_NAME.
-    pub allow_path_info: bool,
-}
 
 /// The few PARAMS the gateway itself reads, picked up in the same pass that
 /// copies them all into the environ.
@@ -109,14 +98,12 @@ impl Template {
             }
         }
         drop(keys);
-        let (script_name, path_info) = rules.paths(known.script_name, known.path_info, known.original_url);
-        for (key, raw_key, value) in
-            [("SCRIPT_NAME", "wsgi.script_name", script_name), ("PATH_INFO", "wsgi.path_info", path_info)]
-        {
-            let raw: Vec<u8> = value.chars().map(|c| c as u8).collect();
-            environ.set_item(key, value)?;
-            environ.set_item(raw_key, PyBytes::new(py, &raw))?;
-        }
+        let paths = rules.paths(known.script_name, known.path_info, known.original_url);
+        let script_raw: Vec<u8> = paths.script_name.chars().map(|c| c as u8).collect();
+        environ.set_item("SCRIPT_NAME", paths.script_name)?;
+        environ.set_item("wsgi.script_name", PyBytes::new(py, &script_raw))?;
+        environ.set_item("PATH_INFO", paths.path_info)?;
+        environ.set_item("wsgi.path_info", PyBytes::new(py, &paths.raw_path_info))?;
         if !known.has_query {
             environ.set_item("QUERY_STRING", "")?;
             environ.set_item("wsgi.query_string", PyBytes::new(py, b""))?;
@@ -124,74 +111,5 @@ impl Template {
         environ.set_item("wsgi.url_scheme", if known.https { "https" } else { "http" })?;
         environ.set_item("wsgi.input", Py::new(py, Input::new(body))?)?;
         Ok(environ)
-    }
-}
-
-impl PathRules {
-    /// SCRIPT_NAME and PATH_INFO as the app must see them.
-    ///
-    /// IIS sends the whole URL path in both (and the original path, before
-    /// URL Rewrite, in X-Original-URL), so under IIS SCRIPT_NAME becomes ''
-    /// and PATH_INFO the path without any query, as wfastcgi does. A
-    /// configured prefix becomes SCRIPT_NAME and is stripped from PATH_INFO.
-    pub fn paths(
-        &self,
-        script_name: Option<String>,
-        path_info: Option<String>,
-        original: Option<String>,
-    ) -> (String, String) {
-        let mut script_name = script_name.unwrap_or_default();
-        let mut path_info = path_info.unwrap_or_default();
-        if self.iis {
-            if let Some(original) = original {
-                path_info = original;
-            }
-            if let Some(query) = path_info.find('?') {
-                path_info.truncate(query);
-            }
-            if !self.allow_path_info {
-                script_name.clear();
-            }
-        }
-        if let Some(prefix) = self.script_name.as_deref().map(|p| p.trim_end_matches('/')) {
-            if let Some(rest) = path_info.strip_prefix(prefix).filter(|r| r.is_empty() || r.starts_with('/')) {
-                path_info = rest.to_string();
-            }
-            script_name = prefix.to_string();
-        }
-        (script_name, path_info)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rules(iis: bool, prefix: Option<&str>) -> PathRules {
-        PathRules { iis, script_name: prefix.map(str::to_string), allow_path_info: false }
-    }
-
-    fn s(text: &str) -> Option<String> {
-        Some(text.to_string())
-    }
-
-    #[test]
-    fn iis_paths_become_empty_script_name_and_full_path_info() {
-        let r = rules(true, None);
-        assert_eq!(r.paths(s("/fob/oar/baz"), s("/fob/oar/baz"), None), (String::new(), "/fob/oar/baz".into()));
-        assert_eq!(r.paths(s("/a"), s("/a?x=1"), None), (String::new(), "/a".into()));
-        assert_eq!(
-            r.paths(s("/rewritten"), s("/rewritten"), s("/orig/path?q=1")),
-            (String::new(), "/orig/path".into())
-        );
-    }
-
-    #[test]
-    fn prefix_is_stripped_from_path_info() {
-        let r = rules(true, Some("/app/"));
-        assert_eq!(r.paths(s("/app/x"), s("/app/x"), None), ("/app".into(), "/x".into()));
-        assert_eq!(r.paths(s("/apple"), s("/apple"), None), ("/app".into(), "/apple".into()));
-        let r = rules(false, None);
-        assert_eq!(r.paths(s("/s"), s("/p"), s("/ignored")), ("/s".into(), "/p".into()));
     }
 }

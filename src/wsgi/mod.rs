@@ -18,6 +18,7 @@ mod input;
 pub mod interpreter;
 mod loader;
 mod log_writer;
+mod paths;
 mod report;
 mod response;
 pub mod runtime;

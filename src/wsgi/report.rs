@@ -19,6 +19,36 @@ pub fn after_the_end(what: &str) -> String {
     )
 }
 
+pyo3::create_exception!(
+    iiswsgi,
+    WSGIProtocolError,
+    pyo3::exceptions::PyValueError,
+    "The app broke the WSGI protocol (PEP 3333): a str body, a bad status or header. Its message names what the \
+     app gave, and reaches the client even without debugging, as wfastcgi's does."
+);
+
+/// A protocol error about `what` the app gave, with its type and a
+/// shortened repr of it.
+pub fn protocol_error(problem: &str, value: &Bound<'_, PyAny>) -> PyErr {
+    WSGIProtocolError::new_err(format!("{problem} {}", shown(value)))
+}
+
+/// `type repr`, the repr cut at 80 characters.
+fn shown(value: &Bound<'_, PyAny>) -> String {
+    const MOST: usize = 80;
+    let type_name = value.get_type().qualname().map(|n| n.to_string()).unwrap_or_default();
+    let repr = value.repr().map(|r| r.to_string()).unwrap_or_else(|_| "<no repr>".into());
+    let cut: String = repr.chars().take(MOST).collect();
+    let more = if repr.chars().count() > MOST { "…" } else { "" };
+    format!("{type_name} {cut}{more}")
+}
+
+/// Whether a failure is the app's breach of the protocol, whose message
+/// is shown to the client.
+pub fn is_protocol_error(py: Python<'_>, err: &PyErr) -> bool {
+    err.is_instance_of::<WSGIProtocolError>(py)
+}
+
 pub fn could_not_import(name: &str) -> String {
     format!("\"{name}\" could not be imported")
 }

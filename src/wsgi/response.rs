@@ -102,14 +102,20 @@ fn stream(
     if known_len.is_some_and(|n| n <= 1) {
         response.last_follows();
     }
+    // A str or bytes is iterable, so it would seem to work, one character
+    // or one int at a time: the commonest WSGI mistake, named as such.
+    if result.is_instance_of::<pyo3::types::PyString>() || result.is_instance_of::<PyBytes>() {
+        let problem = "the app returned a string where WSGI needs an iterable of bytes (e.g. [b'...']); it gave";
+        return Err(report::protocol_error(problem, result).into());
+    }
     for (index, chunk) in result.try_iter()?.enumerate() {
         let chunk = chunk?;
         if known_len.is_some_and(|n| n > 1 && index == n - 1) {
             response.last_follows();
         }
         let bytes = chunk.cast::<PyBytes>().map_err(|_| {
-            let type_name = chunk.get_type().qualname().map(|n| n.to_string()).unwrap_or_default();
-            pyo3::exceptions::PyTypeError::new_err(format!("the app yielded a {type_name}, but WSGI bodies are bytes"))
+            let problem = format!("the app's body item {index} must be bytes, got");
+            report::protocol_error(&problem, &chunk)
         })?;
         if !bytes.as_bytes().is_empty() {
             start.borrow_mut().send_body(py, bytes.as_bytes())?;
@@ -129,6 +135,10 @@ fn report_failure(py: Python<'_>, response: &ResponseHandle, started: bool, fail
         Failure::Disconnected => {
             tracing::info!("the client went away before the response was complete");
             return;
+        }
+        // The app's breach of the protocol: what it gave is the message.
+        Failure::App(err) if report::is_protocol_error(py, err) => {
+            (format!("The application broke the WSGI protocol: {}", err.value(py)), report::traceback(py, err))
         }
         Failure::App(err) => (
             format!("The application raised {}. Details are in the iiswsgi log.", report::exception_type(py, err)),

@@ -5,7 +5,7 @@
 
 use super::report;
 use crate::request::{self, latin1, ResponseHandle};
-use pyo3::exceptions::{PyException, PyOSError, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyOSError, PyRuntimeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
@@ -21,7 +21,7 @@ pub enum SendError {
 impl From<SendError> for PyErr {
     fn from(err: SendError) -> PyErr {
         match err {
-            SendError::NotStarted => PyException::new_err(report::NOT_STARTED),
+            SendError::NotStarted => report::WSGIProtocolError::new_err(report::NOT_STARTED),
             SendError::Disconnected => PyOSError::new_err("the client disconnected"),
             SendError::Ended(what) => PyRuntimeError::new_err(report::after_the_end(what)),
         }
@@ -110,7 +110,9 @@ impl StartResponse {
             // raise an error, and should re-raise using the exc_info tuple"
             Some(exc_info) if this.sent => return Err(PyErr::from_value(exc_info.get_item(1)?)),
             Some(_) => {}
-            None if this.head.is_some() || this.sent => return Err(PyException::new_err(report::ALREADY_STARTED)),
+            None if this.head.is_some() || this.sent => {
+                return Err(report::WSGIProtocolError::new_err(report::ALREADY_STARTED))
+            }
             None => {}
         }
         this.head = Some(header_block(status, headers)?);
@@ -127,7 +129,8 @@ pub struct Write {
 
 #[pymethods]
 impl Write {
-    fn __call__(&self, py: Python<'_>, data: &Bound<'_, PyBytes>) -> PyResult<()> {
+    fn __call__(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        let data = data.cast::<PyBytes>().map_err(|_| report::protocol_error("write() needs bytes, got", data))?;
         Ok(self.start.bind(py).borrow_mut().send_body(py, data.as_bytes())?)
     }
 }
@@ -138,14 +141,15 @@ fn native_string(value: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
     if let Ok(text) = value.cast::<PyString>() {
         let text = text.to_cow()?.into_owned();
         if let Some(c) = text.chars().find(|&c| u32::from(c) > 0xFF) {
-            return Err(PyValueError::new_err(format!("{what} {text:?} has a character outside latin-1: {c:?}")));
+            let problem = format!("{what} has a character outside latin-1 ({c:?})");
+            return Err(report::protocol_error(&problem, value));
         }
         return Ok(text);
     }
     if let Ok(bytes) = value.cast::<PyBytes>() {
         return Ok(latin1(bytes.as_bytes()));
     }
-    Err(PyValueError::new_err(format!("{what} must be a str, got {}", value.get_type().qualname()?)))
+    Err(report::protocol_error(&format!("{what} must be a str, got"), value))
 }
 
 fn is_token_char(c: char) -> bool {
@@ -176,17 +180,17 @@ pub(crate) fn check_header(name: &str, value: &str) -> Result<(), String> {
 
 fn header_block(status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     let status = native_string(status, "status")?;
-    check_status(&status).map_err(PyValueError::new_err)?;
+    check_status(&status).map_err(report::WSGIProtocolError::new_err)?;
     let mut block = format!("Status: {status}\r\n");
     // Any iterable of pairs, as wfastcgi accepts; PEP 3333 says a list.
     for header in headers.try_iter()? {
         let mut parts = header?.try_iter()?;
         let (Some(name), Some(value), None) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(PyValueError::new_err("each header must be a (name, value) pair"));
+            return Err(report::WSGIProtocolError::new_err("each header must be a (name, value) pair"));
         };
         let name = native_string(&name?, "header name")?;
         let value = native_string(&value?, "header value")?;
-        check_header(&name, &value).map_err(PyValueError::new_err)?;
+        check_header(&name, &value).map_err(report::WSGIProtocolError::new_err)?;
         block.push_str(&name);
         block.push_str(": ");
         block.push_str(&value);

@@ -224,3 +224,20 @@ def gated_stream(environ, start_response):
                 yield b'the client never read chunk %d\n' % i
                 return
             time.sleep(0.01)
+
+
+def returns_str(environ, start_response):
+    """The commonest WSGI mistake: a str for the body."""
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    return 'Hello, world!'
+
+
+def yields_str(environ, start_response):
+    start_response('200 OK', [('Content-Type', 'text/plain')])
+    yield b'fine so far, '
+    yield 'then a str'
+
+
+def header_int(environ, start_response):
+    start_response('200 OK', [('Content-Type', 'text/plain'), ('X-Count', 3)])
+    return [b'never sent']

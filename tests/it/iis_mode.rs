@@ -304,3 +304,31 @@ fn pythonpath_entries_expand_percent_vars() {
     );
     assert_eq!(get(&mut iis, "/", "", &apps).body(), b"found through --pythonpath");
 }
+
+/// URL Rewrite's HTTP_X_ORIGINAL_URL becomes PATH_INFO %-decoded (wfastcgi
+/// passed it on raw, microsoft/PTVS#123); `wsgi.path_info` keeps the raw
+/// bytes; a mount prefix (a sub-application's SCRIPT_NAME) still applies.
+#[test]
+fn a_rewritten_url_reaches_the_app_decoded() {
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let apps = apps_dir();
+    let mut iis = IisProcess::start(&["apps:echo"], &[("SCRIPT_NAME", "/Shop")], &apps, log.path());
+    for (original, path_info) in [
+        ("/shop/caf%C3%A9/a%20b?x=1", "/caf\u{c3}\u{a9}/a b"),
+        ("/shop/a+b/%E2%9C%93", "/a+b/\u{e2}\u{9c}\u{93}"),
+        ("/shop", ""),
+    ] {
+        let mut params = iis_params("GET", "/shop/handler.py", "x=1", &apps, 0);
+        params.push(("HTTP_X_ORIGINAL_URL".into(), original.into()));
+        let env = json(&iis.request(&params, b""));
+        assert_eq!(env["SCRIPT_NAME"], "/Shop", "{original}");
+        assert_eq!(env["PATH_INFO"], path_info, "{original}");
+    }
+    let mut params = iis_params("GET", "/other/handler.py", "", &apps, 0);
+    params.push(("HTTP_X_ORIGINAL_URL".into(), "/elsewhere/x%20y".into()));
+    let env = json(&iis.request(&params, b""));
+    assert_eq!((env["SCRIPT_NAME"].as_str(), env["PATH_INFO"].as_str()), (Some(""), Some("/elsewhere/x y")));
+    assert_eq!(env["wsgi.path_info"], "/elsewhere/x%20y", "the raw form");
+    let log_text = std::fs::read_to_string(log.path()).unwrap();
+    assert!(log_text.contains("is not under the mount prefix"), "{log_text}");
+}

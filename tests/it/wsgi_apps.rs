@@ -307,3 +307,27 @@ fn a_second_connection_is_served_while_a_slow_request_runs() {
     let reply = read_reply(&mut std::io::Cursor::new(early).chain(slow), 1);
     assert_eq!(reply.body_text(), "0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n");
 }
+
+/// A str body or a wrong header type: a 500 that says what the app gave
+/// (its type and a shortened repr), as wfastcgi's error does, without
+/// debugging; with it, the traceback too.
+#[test]
+fn wrong_types_in_the_body_or_headers_are_named() {
+    for (app, expected) in [
+        (
+            "apps:returns_str",
+            "returned a string where WSGI needs an iterable of bytes (e.g. [b'...']); it gave str 'Hello, world!'",
+        ),
+        ("apps:yields_str", "the app's body item 1 must be bytes, got str 'then a str'"),
+        ("apps:header_int", "header value must be a str, got int 3"),
+    ] {
+        let server = bound(&[app]);
+        let reply = server.request("GET", "/", b"");
+        let text = reply.body_text() + &reply.stderr_text();
+        assert!(text.contains("The application broke the WSGI protocol: ") && text.contains(expected), "{app}: {text}");
+        assert!(!text.contains("Traceback"), "{app}: no traceback without debugging");
+    }
+    let server = bound(&["apps:header_int", "--debug"]);
+    let text = server.request("GET", "/", b"").body_text();
+    assert!(text.contains("Traceback") && text.contains("in header_int"), "{text}");
+}

@@ -168,5 +168,8 @@ fn a_site_naming_wfastcgi_runs_wfastcgi() {
     // wfastcgi's wsgi.input is a BytesIO; iiswsgi's would be `iiswsgi.Input`.
     assert_eq!(text(&response), "_io.BytesIO", "{}", emulator.log("emulator.log"));
     let log = emulator.log("emulator.log");
-    assert!(log.contains(&format!("handler \"Python FastCGI\" runs the FastCGI application {script_processor}")), "{log}");
+    assert!(
+        log.contains(&format!("handler \"Python FastCGI\" runs the FastCGI application {script_processor}")),
+        "{log}"
+    );
 }
