@@ -130,6 +130,14 @@ impl WsgiApp {
     }
 
     fn load(&self, py: Python<'_>, dir: &Path) -> &Loaded {
+        // A debugger attaches before the app loads, so it can break in
+        // the app's import too.
+        if let Some(address) = super::debugger::address() {
+            if let Err(message) = address.and_then(|(host, port)| super::debugger::listen(py, &host, port)) {
+                tracing::error!("{message}");
+                return self.store(Err(LoadFailure::new(message)));
+            }
+        }
         let app = loader::load(py, &self.settings.spec);
         match &app {
             Ok(_) => tracing::info!("loaded the app from {}", self.settings.spec),

@@ -11,6 +11,7 @@
 //!   ([`report`]).
 
 mod app;
+mod debugger;
 mod environ;
 mod file_wrapper;
 mod input;

@@ -4,6 +4,7 @@
 mod support;
 
 mod cgi_fcgi;
+mod debugger;
 mod emulate;
 mod expandvars;
 mod frameworks;
