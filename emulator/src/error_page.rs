@@ -15,6 +15,8 @@ pub struct IisError {
     pub handler: String,
     /// The HRESULT or exit code in the "Error Code" row.
     pub error_code: u32,
+    /// The pipeline stage it happened in.
+    pub notification: &'static str,
 }
 
 impl IisError {
@@ -26,6 +28,7 @@ impl IisError {
             module: "IIS Web Core",
             handler: String::new(),
             error_code: 0,
+            notification: "ExecuteRequestHandler",
         }
     }
 
@@ -39,6 +42,11 @@ impl IisError {
         self
     }
 
+    pub fn in_notification(mut self, notification: &'static str) -> Self {
+        self.notification = notification;
+        self
+    }
+
     fn title(&self) -> String {
         format!("HTTP Error {}.{} - {}", self.status, self.substatus, reason(self.status))
     }
@@ -47,7 +55,7 @@ impl IisError {
     pub fn page(&self, url: &str, physical: &str) -> String {
         let rows = [
             ("Module", self.module.to_string()),
-            ("Notification", "ExecuteRequestHandler".to_string()),
+            ("Notification", self.notification.to_string()),
             ("Handler", self.handler.clone()),
             ("Error Code", format!("0x{:08x}", self.error_code)),
             ("Requested URL", url.to_string()),

@@ -7,6 +7,7 @@ use crate::error_page::{IisError, Substatus};
 use crate::fastcgi_handler::{self, Target};
 use crate::old_python::PythonHome;
 use crate::pool::Pool;
+use crate::rewrite::{Aborted, Peer, Rewriter};
 use crate::server_vars::{server_variables, RequestInfo};
 use crate::site::{is_fastcgi, Site};
 use crate::static_files;
@@ -15,7 +16,6 @@ use hyper::body::Incoming;
 use iiswsgi_proto::iis::Handler;
 use iiswsgi_proto::iis::ModuleKind;
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -31,6 +31,7 @@ pub struct State {
     log: AccessLog,
     python_home: Option<PythonHome>,
     gateway: crate::Gateway,
+    rewriter: Rewriter,
 }
 
 impl State {
@@ -42,7 +43,16 @@ impl State {
         gateway: crate::Gateway,
     ) -> Self {
         let http_platform = crate::http_platform::Applications::new(python_home.clone());
-        Self { site, header_timeout, pools: Mutex::new(HashMap::new()), http_platform, log, python_home, gateway }
+        Self {
+            site,
+            header_timeout,
+            pools: Mutex::new(HashMap::new()),
+            http_platform,
+            log,
+            python_home,
+            gateway,
+            rewriter: Rewriter::default(),
+        }
     }
 
     fn pool_for(&self, app: &iiswsgi_proto::iis::FastCgiApplication) -> Arc<Pool> {
@@ -86,7 +96,15 @@ pub async fn serve(
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
                 let state = state.clone();
-                async move { Ok::<_, Infallible>(handle(state, request, remote, local).await) }
+                async move {
+                    let response = handle(state, request, remote, local).await;
+                    // An error from the service makes hyper drop the
+                    // connection without an answer.
+                    match response.extensions().get::<Aborted>() {
+                        Some(aborted) => Err(*aborted),
+                        None => Ok(response),
+                    }
+                }
             });
             let io = hyper_util::rt::TokioIo::new(stream);
             let mut builder = hyper::server::conn::http1::Builder::new();
@@ -121,10 +139,11 @@ async fn handle(
         bytes: 0,
         aborted: false,
     };
-    let mut response = route(&state, request, &raw_path, &query, remote, local).await;
+    let mut response = route(&state, request, remote, local).await;
     response.headers_mut().insert(header::SERVER, HeaderValue::from_static("Microsoft-IIS/10.0"));
     let (parts, body) = response.into_parts();
     let entry = Entry {
+        stem: parts.extensions.get::<LoggedUrl>().map_or(entry.stem, |logged| logged.0.clone()),
         status: parts.status.as_u16(),
         substatus: parts.extensions.get::<Substatus>().map_or(0, |s| s.0),
         ..entry
@@ -132,23 +151,62 @@ async fn handle(
     Response::from_parts(parts, body.with_log(entry))
 }
 
-async fn route(
-    state: &State,
-    request: Request<Incoming>,
-    raw_path: &str,
-    query: &str,
-    remote: SocketAddr,
-    local: SocketAddr,
-) -> Response<Body> {
-    let site = &state.site;
-    let error = |e: IisError| e.response(raw_path, "");
-    let Ok(url) = percent_encoding::percent_decode_str(raw_path).decode_utf8().map(|u| u.into_owned()) else {
+/// The URL the access log shows instead of the requested one (a Rewrite
+/// with `logRewrittenUrl`).
+#[derive(Clone)]
+struct LoggedUrl(String);
+
+/// Request filtering and URL Rewrite, in the order IIS runs them, then
+/// the handler the (maybe rewritten) URL maps to.
+async fn route(state: &State, mut request: Request<Incoming>, remote: SocketAddr, local: SocketAddr) -> Response<Body> {
+    let raw_path = request.uri().path().to_string();
+    let error = |e: IisError| e.response(&raw_path, "");
+    let Ok(url) = percent_encoding::percent_decode_str(&raw_path).decode_utf8().map(|u| u.into_owned()) else {
         return error(IisError::new(400, 0, "The request URL is not valid UTF-8."));
     };
     if let Some(refusal) = refuse_path(&url) {
         return error(refusal);
     }
-    let resolved = match site.resolve(&url) {
+    let rewritten = match state.rewriter.apply(&state.site, &mut request, &url, Peer { remote, local }) {
+        Ok(rewritten) => rewritten,
+        Err(answer) => return *answer,
+    };
+    if rewritten.url != url {
+        if let Some(refusal) = refuse_path(&rewritten.url) {
+            return refusal.response(&rewritten.raw_path, "");
+        }
+    }
+    let target = Dispatch {
+        url: &rewritten.url,
+        raw_path: &rewritten.raw_path,
+        query: &rewritten.query,
+        variables: &rewritten.variables,
+        remote,
+        local,
+    };
+    let mut response = dispatch(state, request, target).await;
+    if let Some(logged) = rewritten.logged {
+        response.extensions_mut().insert(LoggedUrl(logged));
+    }
+    response
+}
+
+/// Where a request goes after URL Rewrite.
+struct Dispatch<'a> {
+    url: &'a str,
+    raw_path: &'a str,
+    query: &'a str,
+    /// Server variables rewrite rules set (not request headers).
+    variables: &'a [(String, String)],
+    remote: SocketAddr,
+    local: SocketAddr,
+}
+
+async fn dispatch(state: &State, request: Request<Incoming>, target: Dispatch<'_>) -> Response<Body> {
+    let Dispatch { url, raw_path, query, variables, remote, local } = target;
+    let site = &state.site;
+    let error = |e: IisError| e.response(raw_path, "");
+    let resolved = match site.resolve(url) {
         Ok(resolved) => resolved,
         Err(failure) => {
             return error(IisError::new(
@@ -160,7 +218,8 @@ async fn route(
     };
     let physical_text = resolved.physical.to_string_lossy().into_owned();
     let method = request.method().clone();
-    let Some(handler) = select_handler(&resolved.handlers, &url, method.as_str(), resolved.on_disk) else {
+    let on_disk = |script: &str| if script == url { resolved.on_disk } else { site.on_disk(script) };
+    let Some(handler) = select_handler(&resolved.handlers, url, method.as_str(), &on_disk) else {
         return IisError::new(404, 4, "The resource you are looking for does not have a handler associated with it.")
             .response(raw_path, &physical_text);
     };
@@ -210,7 +269,8 @@ async fn route(
         method: method.as_str(),
         raw_path,
         query,
-        url: &url,
+        url,
+        script_name: handler.script_part(url).unwrap_or(url),
         headers: request.headers(),
         version: request.version(),
         remote,
@@ -222,7 +282,12 @@ async fn route(
         physical_path: &physical_text,
         content_length,
     };
-    let params = server_variables(&info);
+    let mut params = server_variables(&info);
+    for (name, value) in variables {
+        if let Some((_, slot)) = params.iter_mut().find(|(n, _)| n == name) {
+            *slot = value.clone().into_bytes();
+        }
+    }
     let target = Target {
         url: raw_path.to_string(),
         physical: physical_text.clone(),
@@ -239,7 +304,7 @@ fn select_handler<'a>(
     handlers: &'a [Handler],
     url: &str,
     verb: &str,
-    on_disk: iiswsgi_proto::iis::OnDisk,
+    on_disk: &dyn Fn(&str) -> iiswsgi_proto::iis::OnDisk,
 ) -> Option<&'a Handler> {
     handlers.iter().filter(|h| is_runnable(h)).find(|h| h.matches(url, verb, on_disk))
 }

@@ -9,6 +9,7 @@
 //!   list at each URL (the configuration model itself is in
 //!   `iiswsgi_proto::iis`).
 //! - `fastcgi_handler`, `pool`, `process`: IIS's FastCgiModule.
+//! - `rewrite`: URL Rewrite's inbound rules, before handler mapping.
 //! - `static_files`, `error_page`, `server_vars`, `cgi_response`.
 //! - [`appcmd`]: the mock `appcmd` that edits applicationHost.config.
 //! - [`webpi`]: the emulated Web Platform Installer.
@@ -25,6 +26,7 @@ mod http_platform;
 pub mod old_python;
 mod pool;
 mod process;
+mod rewrite;
 mod server_vars;
 mod site;
 mod static_files;

@@ -5,7 +5,8 @@
 //! the emulator section of the README): the CGI set, IIS's own variables,
 //! empty values for the authentication and certificate ones, and one
 //! `HTTP_*` per request header. `SCRIPT_NAME`, `PATH_INFO` and `URL` all
-//! carry the decoded URL path, the quirk wfastcgi and iiswsgi undo.
+//! carry the decoded URL path, the quirk wfastcgi and iiswsgi undo
+//! (SCRIPT_NAME only its script part when the mapping took path info).
 
 use std::net::SocketAddr;
 
@@ -17,6 +18,9 @@ pub struct RequestInfo<'a> {
     pub query: &'a str,
     /// The decoded path.
     pub url: &'a str,
+    /// The part of it the handler mapping took as the script: all of it,
+    /// or less when the rest is path info (`/app.py` of `/app.py/x`).
+    pub script_name: &'a str,
     pub headers: &'a http::HeaderMap,
     pub version: http::Version,
     pub remote: SocketAddr,
@@ -96,7 +100,7 @@ pub fn server_variables(info: &RequestInfo<'_>) -> Vec<(String, Vec<u8>)> {
         ("REQUEST_METHOD", info.method.to_string()),
         ("REQUEST_URI", request_uri),
         ("SCRIPT_FILENAME", info.physical_path.to_string()),
-        ("SCRIPT_NAME", info.url.to_string()),
+        ("SCRIPT_NAME", info.script_name.to_string()),
         ("SERVER_NAME", server_name),
         ("SERVER_PORT", info.local.port().to_string()),
         ("SERVER_PORT_SECURE", "0".to_string()),
@@ -137,6 +141,7 @@ mod tests {
             raw_path: "/fob/o%20ar",
             query: "quox=100",
             url: "/fob/o ar",
+            script_name: "/fob/o ar",
             headers: &headers,
             version: http::Version::HTTP_11,
             remote: "127.0.0.1:5555".parse().unwrap(),

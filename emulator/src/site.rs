@@ -104,7 +104,11 @@ impl Site {
             Source::Site(dir) => Self::synthesize(dir, gateway)?,
             Source::AppHost { path, site_name } => Self::from_app_host(path, site_name.as_deref())?,
         };
-        site.check_web_configs(matches!(source, Source::AppHost { .. }))?;
+        let app_host = match source {
+            Source::AppHost { path, .. } => Some(path.as_path()),
+            Source::Site(_) => None,
+        };
+        site.check_web_configs(app_host)?;
         Ok(site)
     }
 
@@ -173,21 +177,34 @@ impl Site {
     }
 
     /// Parses every web.config under the site's folders so that a malformed
-    /// one stops the emulator at start with its file and line.
-    fn check_web_configs(&self, warn_fastcgi: bool) -> Result<(), Error> {
+    /// one stops the emulator at start with its file and line, and names
+    /// the rewrite rules that cannot run (IIS serves the rest of the site).
+    fn check_web_configs(&self, app_host: Option<&Path>) -> Result<(), Error> {
+        let mut configs = Vec::new();
         for app in &self.applications {
             for (_, dir) in &app.directories {
                 for found in crate::web_configs::find_all(dir) {
                     if let Some(config) = self.web_configs.get(&found)? {
-                        if warn_fastcgi && config.fastcgi.is_some() {
+                        let file = found.join("web.config");
+                        if app_host.is_some() && config.fastcgi.is_some() {
                             tracing::warn!(
                                 "{}: <fastCgi> is an applicationHost.config-only section; IIS ignores it in web.config, and so does the emulator",
-                                found.join("web.config").display()
+                                file.display()
                             );
                         }
+                        configs.push((file, config));
                     }
                 }
             }
+        }
+        let host_file = app_host.unwrap_or(Path::new("applicationHost.config"));
+        let host_levels = std::iter::once(&self.host.server).chain(self.host.locations.iter().map(|l| &l.level));
+        let mut rewrites: Vec<(&Path, &iiswsgi_proto::iis::rewrite::RewriteLevel)> =
+            host_levels.filter_map(|level| Some((host_file, level.rewrite.as_ref()?))).collect();
+        rewrites
+            .extend(configs.iter().filter_map(|(file, config)| Some((file.as_path(), config.level.rewrite.as_ref()?))));
+        for problem in crate::rewrite::unusable_rules(&rewrites) {
+            tracing::warn!("{problem}");
         }
         Ok(())
     }
@@ -201,27 +218,48 @@ impl Site {
         Some((app, if rest.is_empty() { dir.clone() } else { dir.join(rest) }, dir))
     }
 
+    /// The folder an absolute URL path maps to, if a virtual directory
+    /// serves it (URL Rewrite's `{REQUEST_FILENAME}`).
+    pub fn physical(&self, url: &str) -> Option<PathBuf> {
+        self.map(url).map(|(_, physical, _)| physical)
+    }
+
+    /// What the folder or file a URL path maps to is.
+    pub fn on_disk(&self, url: &str) -> OnDisk {
+        self.physical(url).map_or(OnDisk::Missing, |physical| on_disk(&physical))
+    }
+
+    /// The configuration levels that apply to `url`, parent first, each
+    /// with the URL path it is written for: applicationHost.config's
+    /// server levels (`/`), then per URL level its `<location>` blocks and
+    /// its folder's web.config.
+    pub fn levels(&self, url: &str, is_dir: bool) -> Result<Vec<(String, LevelRef<'_>)>, ConfigFailure> {
+        let mut levels: Vec<_> =
+            self.host.server_levels().into_iter().map(|l| ("/".to_string(), LevelRef::Host(l))).collect();
+        for prefix in config_prefixes(url, is_dir) {
+            for level in self.host.location_levels(&self.name, &prefix) {
+                levels.push((prefix.clone(), LevelRef::Host(level)));
+            }
+            let Some((_, dir, _)) = self.map(&prefix) else { continue };
+            if let Some(config) = self.web_configs.get(&dir).map_err(|err| ConfigFailure(err.to_string()))? {
+                levels.push((prefix, LevelRef::WebConfig(config)));
+            }
+        }
+        Ok(levels)
+    }
+
+    /// applicationHost.config's server levels: where `<globalRules>` live.
+    pub fn server_levels(&self) -> Vec<&Level> {
+        self.host.server_levels()
+    }
+
     pub fn resolve(&self, url: &str) -> Result<Resolved, ConfigFailure> {
         let (app, physical, root) =
             self.map(url).ok_or_else(|| ConfigFailure(format!("no virtual directory serves {url}")))?;
-        let on_disk = match std::fs::metadata(&physical) {
-            Ok(meta) if meta.is_dir() => OnDisk::Directory,
-            Ok(_) => OnDisk::File,
-            Err(_) => OnDisk::Missing,
-        };
+        let on_disk = on_disk(&physical);
         let mut merged = Merged::default();
-        for level in self.host.server_levels() {
-            merged.apply(level)?;
-        }
-        for prefix in config_prefixes(url, on_disk == OnDisk::Directory) {
-            for level in self.host.location_levels(&self.name, &prefix) {
-                merged.apply(level)?;
-            }
-            let Some((_, dir, _)) = self.map(&prefix) else { continue };
-            let config = self.web_configs.get(&dir).map_err(|err| ConfigFailure(err.to_string()))?;
-            if let Some(config) = config {
-                merged.apply(&config.level)?;
-            }
+        for (_, level) in self.levels(url, on_disk == OnDisk::Directory)? {
+            merged.apply(level.get())?;
         }
         let (_, app_dir, _) = self.map(&app.url).ok_or_else(|| ConfigFailure(format!("no folder for {}", app.url)))?;
         let mut app_physical = app_dir.to_string_lossy().into_owned();
@@ -238,6 +276,21 @@ impl Site {
             modules: merged.modules,
             http_platform: merged.http_platform,
         })
+    }
+}
+
+/// One configuration level: in applicationHost.config, or a web.config.
+pub enum LevelRef<'a> {
+    Host(&'a Level),
+    WebConfig(std::sync::Arc<iiswsgi_proto::iis::WebConfig>),
+}
+
+impl LevelRef<'_> {
+    pub fn get(&self) -> &Level {
+        match self {
+            LevelRef::Host(level) => level,
+            LevelRef::WebConfig(config) => &config.level,
+        }
     }
 }
 
@@ -261,6 +314,14 @@ impl Merged {
             self.modules = Some(apply(&inherited, ops).map_err(ConfigFailure)?);
         }
         Ok(())
+    }
+}
+
+fn on_disk(physical: &Path) -> OnDisk {
+    match std::fs::metadata(physical) {
+        Ok(meta) if meta.is_dir() => OnDisk::Directory,
+        Ok(_) => OnDisk::File,
+        Err(_) => OnDisk::Missing,
     }
 }
 

@@ -19,10 +19,28 @@ pub trait Named {
     fn name(&self) -> &str;
 }
 
-/// Applies one configuration level's ops to the inherited list. IIS's
-/// collections have `mergeAppend="false"`, so entries a level adds go in
-/// front of the ones it inherits; `<clear/>` drops everything before it.
+/// Where the entries a level adds go, relative to the ones it inherits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Merge {
+    /// In front: `mergeAppend="false"`, as `<handlers>` and `<modules>`.
+    Prepend,
+    /// After them: URL Rewrite's `<rules>`, evaluated parent to child.
+    Append,
+}
+
+/// Applies one configuration level's ops to the inherited list, the
+/// level's own entries in front (`<handlers>`, `<modules>`); `<clear/>`
+/// drops everything before it.
 pub fn apply<T: Named + Clone>(inherited: &[T], ops: &[CollectionOp<T>]) -> Result<Vec<T>, String> {
+    apply_merging(inherited, ops, Merge::Prepend)
+}
+
+/// [`apply`], with the level's entries placed as `merge` says.
+pub fn apply_merging<T: Named + Clone>(
+    inherited: &[T],
+    ops: &[CollectionOp<T>],
+    merge: Merge,
+) -> Result<Vec<T>, String> {
     let mut kept = Slots::default();
     for item in inherited {
         kept.push(item.name(), item.clone());
@@ -50,8 +68,12 @@ pub fn apply<T: Named + Clone>(inherited: &[T], ops: &[CollectionOp<T>]) -> Resu
             }
         }
     }
-    let mut merged = local.into_vec();
-    merged.extend(kept.into_vec());
+    let (first, second) = match merge {
+        Merge::Prepend => (local, kept),
+        Merge::Append => (kept, local),
+    };
+    let mut merged = first.into_vec();
+    merged.extend(second.into_vec());
     Ok(merged)
 }
 
@@ -139,6 +161,8 @@ pub struct Level {
     pub modules: Option<Vec<ModuleOp>>,
     /// The `<httpPlatform>` and `<aspNetCore>` sections this level has.
     pub http_platform: Vec<super::http_platform::HttpPlatform>,
+    /// The `<rewrite>` section (URL Rewrite rules), if the level has one.
+    pub rewrite: Option<super::rewrite::RewriteLevel>,
 }
 
 impl Level {
@@ -148,6 +172,7 @@ impl Level {
             handlers: element.child("handlers").map(super::handlers::handler_ops).transpose()?.unwrap_or_default(),
             modules: element.child("modules").map(module_ops).transpose()?,
             http_platform: super::http_platform::sections(Some(element))?,
+            rewrite: super::rewrite::level(Some(element))?,
         })
     }
 }

@@ -101,21 +101,41 @@ impl Handler {
     /// Whether this mapping takes a request for `url_path` (the decoded
     /// path) with `verb`. Names and extensions compare without regard to
     /// case, as Windows file names do; verbs compare exactly (the schema
-    /// marks `verb` case-sensitive).
-    pub fn matches(&self, url_path: &str, verb: &str, on_disk: OnDisk) -> bool {
-        self.verb_matches(verb) && self.path_matches(url_path) && self.resource_matches(on_disk)
+    /// marks `verb` case-sensitive). `on_disk` says what a URL path is on
+    /// disk: the resource type is checked for the script part of the URL.
+    pub fn matches(&self, url_path: &str, verb: &str, on_disk: &dyn Fn(&str) -> OnDisk) -> bool {
+        self.verb_matches(verb)
+            && self.script_part(url_path).is_some_and(|script| self.resource_matches(on_disk(script)))
     }
 
     fn verb_matches(&self, verb: &str) -> bool {
         self.verb.split(',').map(str::trim).any(|v| v == "*" || v == verb)
     }
 
-    fn path_matches(&self, url_path: &str) -> bool {
-        let pattern = self.path.trim();
-        // A pattern with a slash is compared with the whole path, otherwise
-        // with the last segment.
-        let subject = if pattern.contains('/') { url_path } else { url_path.rsplit('/').next().unwrap_or(url_path) };
-        wildcard_matches(&pattern.to_ascii_lowercase(), &subject.to_ascii_lowercase())
+    /// The part of `url_path` this mapping's `path` takes, if any. A
+    /// pattern with a slash is compared with the whole path; one without,
+    /// with the last segment or else, leftmost first, with an earlier one:
+    /// a script map takes what follows as path info (`/index.php/extra`,
+    /// URL Rewrite's `handler.fcgi/{R:1}`), and the URL up to that segment
+    /// is the script.
+    pub fn script_part<'u>(&self, url_path: &'u str) -> Option<&'u str> {
+        let pattern = self.path.trim().to_ascii_lowercase();
+        let matches = |subject: &str| wildcard_matches(&pattern, &subject.to_ascii_lowercase());
+        if pattern.contains('/') {
+            return matches(url_path).then_some(url_path);
+        }
+        if matches(url_path.rsplit('/').next().unwrap_or(url_path)) {
+            return Some(url_path);
+        }
+        let mut end = 0;
+        for segment in url_path.split('/') {
+            end += segment.len();
+            if !segment.is_empty() && end < url_path.len() && matches(segment) {
+                return Some(&url_path[..end]);
+            }
+            end += 1;
+        }
+        None
     }
 
     fn resource_matches(&self, on_disk: OnDisk) -> bool {
@@ -198,13 +218,18 @@ mod tests {
         )
         .unwrap();
         let first = |path: &str, verb: &str, disk: OnDisk| {
-            list.iter().find(|h| h.matches(path, verb, disk)).map(|h| h.name.as_str())
+            list.iter().find(|h| h.matches(path, verb, &|_| disk)).map(|h| h.name.as_str())
         };
         assert_eq!(first("/a/b.py", "GET", OnDisk::File), Some("py"));
         assert_eq!(first("/a/b.py", "HEAD", OnDisk::File), Some("py"));
         assert_eq!(first("/a/b.py", "POST", OnDisk::File), Some("all"));
         assert_eq!(first("/a/b.py", "GET", OnDisk::Missing), Some("all"));
         assert_eq!(first("/x/Robots.TXT", "PUT", OnDisk::Missing), Some("exact"));
+        assert_eq!(first("/x/robots.txt/more", "PUT", OnDisk::Missing), Some("exact"), "path info");
+        let script_is_a_file = |path: &str| if path == "/app.py" { OnDisk::File } else { OnDisk::Missing };
+        let py = |path: &str| list[0].matches(path, "GET", &script_is_a_file);
+        assert!(py("/app.py/users/1"), "the script part is the file the resource type asks for");
+        assert!(!py("/other.py/users/1"));
         assert_eq!(list[2].response_buffer_limit, 0);
         assert_eq!(list[0].response_buffer_limit, DEFAULT_RESPONSE_BUFFER_LIMIT);
     }

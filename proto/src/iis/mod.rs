@@ -9,6 +9,7 @@ mod expand;
 mod fastcgi_application;
 pub mod handlers;
 pub mod http_platform;
+pub mod rewrite;
 mod web_config;
 pub mod xml;
 

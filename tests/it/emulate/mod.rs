@@ -8,6 +8,7 @@ mod failures;
 mod http_front;
 mod http_platform;
 mod pool;
+mod rewrite;
 mod sites;
 
 use crate::support::http::{request, HttpResponse};

@@ -173,3 +173,22 @@ fn a_site_naming_wfastcgi_runs_wfastcgi() {
         "{log}"
     );
 }
+
+/// A `*.py` script map takes what follows the script as path info; with
+/// `AllowPathInfoForScriptMappings` the app keeps IIS's SCRIPT_NAME (and
+/// PATH_INFO the whole path, as wfastcgi leaves it).
+#[test]
+fn allow_path_info_for_script_mappings_keeps_the_script_name() {
+    let site = super::copy_site("allow_path_info");
+    let emulator = Emulator::site_dir(site.path(), &[]);
+    let env: serde_json::Value = serde_json::from_slice(&emulator.get("/app.py/users/1").body).unwrap();
+    assert_eq!((env["SCRIPT_NAME"].as_str(), env["PATH_INFO"].as_str()), (Some("/app.py"), Some("/app.py/users/1")));
+    assert_eq!(emulator.get("/missing.py/users/1").status, 404, "resourceType=\"File\": the script must exist");
+    drop(emulator);
+    let config = std::fs::read_to_string(site.path().join("web.config")).unwrap();
+    std::fs::write(site.path().join("web.config"), config.replace("AllowPathInfoForScriptMappings", "Unrelated"))
+        .unwrap();
+    let emulator = Emulator::site_dir(site.path(), &[]);
+    let env: serde_json::Value = serde_json::from_slice(&emulator.get("/app.py/users/1").body).unwrap();
+    assert_eq!((env["SCRIPT_NAME"].as_str(), env["PATH_INFO"].as_str()), (Some(""), Some("/app.py/users/1")));
+}

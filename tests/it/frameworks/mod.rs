@@ -264,3 +264,38 @@ fn djangos_technical_500_ends_and_the_instance_serves_on() {
         assert_eq!(hello.body, "hello from django\n");
     }
 }
+
+/// Django behind the classic URL Rewrite rule (every URL rewritten to the
+/// FastCGI handler's `handler.fcgi/{R:1}`): the gateway gives Django the
+/// URL the browser asked for, so the admin's login, its CSRF check and
+/// its redirects work as without the rule.
+#[test]
+fn django_admin_logs_in_behind_url_rewrite() {
+    let Some(venv) = test_venv() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let framework = &FRAMEWORKS[1];
+    let env = app_env(framework, &django_db(&venv, dir.path()));
+    let site = site(&venv, framework, &env, false, dir.path());
+    let config = std::fs::read_to_string(site.join("web.config")).unwrap();
+    let rules = r#"<rewrite>
+      <rules>
+        <rule name="Configure Python" stopProcessing="true">
+          <match url="(.*)" ignoreCase="false" />
+          <conditions>
+            <add input="{REQUEST_FILENAME}" matchType="IsFile" negate="true" />
+          </conditions>
+          <action type="Rewrite" url="handler.fcgi/{R:1}" appendQueryString="true" />
+        </rule>
+      </rules>
+    </rewrite>
+    <fastCgi>"#;
+    let rewritten = config.replace(r#"path="*""#, r#"path="handler.fcgi""#).replace("<fastCgi>", rules);
+    assert_ne!(config, rewritten);
+    std::fs::write(site.join("web.config"), rewritten).unwrap();
+    let emulator = Emulator::site_dir(&site, &[]);
+    let seen = django_admin_login(emulator.port);
+    assert!(seen[1].status.starts_with("200"), "the login form: {:?}", seen[1]);
+    assert!(seen[2].status.starts_with("302"), "the login POST redirects: {:?}", seen[2]);
+    let log = emulator.log("access.log");
+    assert!(log.contains(" POST /admin/login/ next=/admin/ "), "{log}");
+}
