@@ -272,3 +272,49 @@ fn without_the_rewrite_module_the_rules_do_nothing() {
     let env = environ(&get_from_host(emulator.port, "/shop/item/7", "www.example.test"));
     assert_eq!(env["PATH_INFO"], "/shop/item/7");
 }
+
+/// The classic rule in a sub-application's web.config, with the
+/// `SCRIPT_NAME` appSetting that mounts the app there: the app sees its
+/// mount point and the rest of the URL the client asked for.
+#[test]
+fn a_rewritten_request_to_a_sub_application_keeps_its_script_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let shop = dir.path().join("shop");
+    std::fs::create_dir(&shop).unwrap();
+    let classic = std::fs::read_to_string(sites_dir().join("rewrite_classic/web.config")).unwrap();
+    let config = classic.replace(r"C:\Program Files\iiswsgi\iiswsgi.exe|serve", "%IISWSGI_EXE%|serve").replace(
+        r#"<add key="WSGI_HANDLER" value="apps.echo" />"#,
+        r#"<add key="WSGI_HANDLER" value="apps.echo" />
+    <add key="SCRIPT_NAME" value="/shop" />"#,
+    );
+    std::fs::write(shop.join("web.config"), config).unwrap();
+    std::fs::write(shop.join("handler.fcgi"), b"").unwrap();
+    let original = std::fs::read_to_string(sites_dir().join("iis_express/applicationhost.config")).unwrap();
+    let assets = "static_nested\\static\" />\n                </application>\n";
+    assert!(original.contains(assets));
+    let apphost = original.replace(
+        assets,
+        &format!(
+            "{assets}                <application path=\"/shop\">\n                    <virtualDirectory path=\"/\" physicalPath=\"{}\" />\n                </application>\n",
+            shop.display()
+        ),
+    );
+    let apphost = apphost.replace(
+        r#"<add name="FastCgiModule" lockItem="true" />"#,
+        r#"<add name="FastCgiModule" lockItem="true" />
+                <add name="RewriteModule" />"#,
+    );
+    let path = dir.path().join("applicationhost.config");
+    std::fs::write(&path, apphost).unwrap();
+    let emulator = Emulator::apphost(&path, "PythonSite");
+    for (url, path_info) in [("/Shop/caf%C3%A9/a+b?x=1", "/caf\u{c3}\u{a9}/a+b"), ("/shop/cart/", "/cart/")] {
+        let env = environ(&emulator.get(url));
+        assert_eq!((env["SCRIPT_NAME"].as_str(), env["PATH_INFO"].as_str()), (Some("/shop"), Some(path_info)), "{url}");
+        assert_eq!(env["APPL_MD_PATH"], "/LM/W3SVC/2/ROOT/shop");
+        assert_eq!(
+            env["URL"].as_str().map(|u| u.to_lowercase().starts_with("/shop/handler.fcgi/")),
+            Some(true),
+            "{env}"
+        );
+    }
+}
