@@ -4,7 +4,7 @@
 use super::file_wrapper::FileWrapper;
 use super::input::Input;
 use super::log_writer::LogWriter;
-use super::paths::PathRules;
+use super::paths::{PathRules, Sent};
 use crate::request::{latin1, Body, Params};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
@@ -38,6 +38,7 @@ struct Known {
     script_name: Option<String>,
     path_info: Option<String>,
     original_url: Option<String>,
+    request_uri: Option<String>,
     has_query: bool,
     https: bool,
 }
@@ -48,6 +49,7 @@ impl Known {
             b"SCRIPT_NAME" => self.script_name = Some(text.to_string()),
             b"PATH_INFO" => self.path_info = Some(text.to_string()),
             b"HTTP_X_ORIGINAL_URL" => self.original_url = Some(text.to_string()),
+            b"REQUEST_URI" => self.request_uri = Some(text.to_string()),
             b"QUERY_STRING" => self.has_query = true,
             b"HTTPS" => self.https |= value.eq_ignore_ascii_case(b"on"),
             b"SERVER_PORT_SECURE" => self.https |= value == b"1",
@@ -98,7 +100,13 @@ impl Template {
             }
         }
         drop(keys);
-        let paths = rules.paths(known.script_name, known.path_info, known.original_url);
+        let sent = Sent {
+            script_name: known.script_name,
+            path_info: known.path_info,
+            original_url: known.original_url,
+            request_uri: known.request_uri,
+        };
+        let paths = rules.paths(sent);
         let script_raw: Vec<u8> = paths.script_name.chars().map(|c| c as u8).collect();
         environ.set_item("SCRIPT_NAME", paths.script_name)?;
         environ.set_item("wsgi.script_name", PyBytes::new(py, &script_raw))?;

@@ -1,5 +1,6 @@
 //! Integration tests: the real `iiswsgi` binary against real clients
-//! (nginx, libfcgi's cgi-fcgi, an IIS-like client over a socketpair).
+//! (nginx, Apache, lighttpd, libfcgi's cgi-fcgi, an IIS-like client over a
+//! socketpair).
 
 mod support;
 
@@ -8,13 +9,13 @@ mod debugger;
 mod emulate;
 mod expandvars;
 mod frameworks;
+mod front_ends;
 mod hostile_xml;
 pub mod http_mode;
 mod http_robustness;
 mod iis_mode;
 mod kept;
 pub mod msdeploy;
-pub mod nginx;
 pub mod robustness;
 mod venv;
 pub mod webpi;

@@ -215,7 +215,7 @@ fn matches_wsgiref(framework: &Framework) {
     let pythonpath = frameworks_dir().display().to_string();
     let args = [framework.app, "--venv", venv.to_str().unwrap(), "--pythonpath", &pythonpath];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let Some(nginx) = crate::nginx::start_with(&args, &env, true) else { return };
+    let Some(nginx) = crate::front_ends::nginx::start_with(&args, &env, true) else { return };
     compare(framework, "nginx", &expected, &transcript(framework, nginx.port));
     double_slash_is_a_404(framework, "nginx", nginx.port);
     assert!(!nginx.gateway_log().contains("has not ended"), "{}", nginx.gateway_log());
