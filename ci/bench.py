@@ -12,9 +12,10 @@ import tempfile
 import time
 import zipfile
 
-from benchlib import (IISWSGI, PYTHON, VENV, WORK, Process, app_dir, check, emulate, free_port, gateways,
+from benchlib import (IISWSGI, PYTHON, WORK, Process, app_dir, check, emulate, free_port, gateways,
                       measure_emulated, median_of, peak_rss_kib, report, row, site, transfer, wait_http,
-                      wait_socket, write, wrk)
+                      wait_socket, write)
+from bench_front_ends import scenario_b
 from bench_http import scenario_f
 
 
@@ -37,111 +38,6 @@ def scenario_a():
     two = {name: measure_emulated(folder, 8, False) for name, folder in gateways(instances=2).items()}
     for name, (rps, p99) in two.items():
         row('A maxInstances=2', name, rps, 'req/s', two['floor'][0], 'p99 %.2f ms' % p99)
-
-
-NGINX_CONF = '''daemon off;
-master_process off;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/body;
-    client_max_body_size 0;
-    client_body_buffer_size 1m;
-    fastcgi_buffer_size 64k;
-    fastcgi_buffers 16 64k;
-    upstream app {{ server unix:{sock}; keepalive 32; }}
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            include /etc/nginx/fastcgi_params;
-            fastcgi_param SCRIPT_NAME "";
-            fastcgi_param PATH_INFO $uri;
-            fastcgi_keep_conn on;
-            fastcgi_request_buffering off;
-            fastcgi_buffering off;
-            fastcgi_pass app;
-        }}
-    }}
-    server {{
-        listen 127.0.0.1:{floor};
-        location / {{ return 200 "Hello, world!"; }}
-    }}
-}}
-'''
-
-
-class Nginx:
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(dir=WORK)
-        self.sock = os.path.join(self.dir, 'app.sock')
-        self.port, self.floor = free_port(), free_port()
-        conf = os.path.join(self.dir, 'nginx.conf')
-        write(conf, NGINX_CONF.format(dir=self.dir, sock=self.sock, port=self.port, floor=self.floor))
-        self.process = Process(['nginx', '-p', self.dir, '-c', conf])
-        wait_http('http://127.0.0.1:%d/' % self.floor)
-        self.url = 'http://127.0.0.1:%d/' % self.port
-
-    def stop(self):
-        self.process.stop()
-
-
-def start_backend(kind, nginx, app='hello', threads=None):
-    if os.path.exists(nginx.sock):
-        os.unlink(nginx.sock)
-    folder = app_dir()
-    if kind == 'iiswsgi':
-        args = [IISWSGI, 'serve', '--chdir', folder, 'bench_app:' + app, '--bind', 'unix:' + nginx.sock, '-q']
-        if threads:
-            args += ['--threads', str(threads)]
-        process = Process(args)
-    else:
-        flup = os.path.join(WORK, 'flup_server.py')
-        write(flup, FLUP_SERVER)
-        process = Process([PYTHON, flup, nginx.sock, folder, app])
-    wait_socket(nginx.sock)
-    wait_http(nginx.url)
-    return process
-
-
-def scenario_b():
-    nginx = Nginx()
-    try:
-        results = {}
-        for kind in ('iiswsgi', 'flup'):
-            backend = start_backend(kind, nginx)
-            try:
-                results[kind] = median_of(lambda: wrk(nginx.url, 32, threads=2))
-            finally:
-                backend.stop()
-        port = free_port()
-        granian = Process([os.path.join(VENV, 'bin', 'granian'), '--interface', 'wsgi', '--host', '127.0.0.1',
-                           '--port', str(port), '--workers', '1', 'bench_app:hello'], cwd=app_dir())
-        try:
-            wait_http('http://127.0.0.1:%d/' % port)
-            results['granian'] = median_of(lambda: wrk('http://127.0.0.1:%d/' % port, 32, threads=2))
-        finally:
-            granian.stop()
-        results['nginx return 200'] = median_of(lambda: wrk('http://127.0.0.1:%d/' % nginx.floor, 32, threads=2))
-        floor = results['nginx return 200'][0]
-        for name, (rps, p99) in results.items():
-            row('B', name, rps, 'req/s', floor, 'p99 %.2f ms' % p99)
-        iis = results['iiswsgi'][0]
-        check('B: iiswsgi >= 10x flup', iis >= 10 * results['flup'][0], '%.1fx' % (iis / results['flup'][0]))
-        check('B: iiswsgi >= 0.6x granian', iis >= 0.6 * results['granian'][0], '%.2fx' % (iis / results['granian'][0]))
-        by_threads = {}
-        for threads in (1, 4, 16):
-            backend = start_backend('iiswsgi', nginx, app='sleepy', threads=threads)
-            try:
-                by_threads[threads] = median_of(lambda: wrk(nginx.url, 32, threads=2))[0]
-            finally:
-                backend.stop()
-            row('B sleep 10 ms', 'iiswsgi --threads %d' % threads, by_threads[threads], 'req/s', by_threads[1])
-        scaling = by_threads[16] / by_threads[1]
-        check('B: 16 threads near-linear on a 10 ms app', scaling >= 12, '%.1fx of 1 thread' % scaling)
-    finally:
-        nginx.stop()
 
 
 def scenario_c():

@@ -243,11 +243,25 @@ async fn serve(prepared: Prepared) -> anyhow::Result<()> {
         if let Source::Iis(channel) = &mut prepared.source {
             if let Some(stream) = channel.take_unix() {
                 tracing::info!("transport: {} (served on the application thread)", channel.describe());
-                let served = tokio::task::spawn_blocking(move || server::direct::run(stream, app, limits, shutdown));
+                let served =
+                    tokio::task::spawn_blocking(move || server::direct::iis::run(stream, app, limits, shutdown));
                 served.await.context("The application thread failed")?;
                 tracing::info!("stopped");
                 return Ok(());
             }
+        }
+        prepared
+    };
+    #[cfg(target_os = "linux")]
+    let prepared = {
+        let mut prepared = prepared;
+        match prepared.source {
+            Source::Listener(listener) => return serve_on_app_threads(listener, app, threads, limits, shutdown).await,
+            Source::Bind(addr, filter) => {
+                let listener = Listener::bind(&addr, filter, prepared.args.socket_mode).await?;
+                return serve_on_app_threads(listener, app, threads, limits, shutdown).await;
+            }
+            other => prepared.source = other,
         }
         prepared
     };
@@ -265,6 +279,27 @@ async fn serve(prepared: Prepared) -> anyhow::Result<()> {
         }
         Source::Http(..) => Ok(()),
     }
+}
+
+/// Bind and listen-socket modes on Linux: the application threads take
+/// the connections themselves (see [`server::direct::reactor`]).
+#[cfg(target_os = "linux")]
+async fn serve_on_app_threads(
+    mut listener: Listener,
+    app: Arc<dyn App>,
+    threads: usize,
+    limits: Limits,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    tracing::info!("transport: {} (served on the application threads)", listener.describe());
+    let socket = listener.take_std()?.context("The listening socket is gone")?;
+    let served =
+        tokio::task::spawn_blocking(move || server::direct::reactor::run(socket, app, threads, limits, shutdown));
+    served.await.context("The application threads failed")?.context("Serving failed")?;
+    // Only now: dropping the listener removes its socket file.
+    drop(listener);
+    tracing::info!("stopped");
+    Ok(())
 }
 
 async fn serve_http(

@@ -1,6 +1,9 @@
 //! The only place where I/O meets the protocol: accept connections from a
 //! [`Transport`], run the FastCGI state machine over each, hand requests to
-//! the application pool.
+//! the application pool. Where the platform allows, [`direct`] serves the
+//! connections on the application threads instead (IIS mode on Unix; bind
+//! and listen-socket modes on Linux); this async server serves the rest
+//! (Windows, and other Unixes outside IIS mode).
 
 mod connection;
 #[cfg(unix)]

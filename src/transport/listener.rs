@@ -41,22 +41,24 @@ enum Socket {
     Unix(UnixListener),
 }
 
-/// A socket inherited on stdin, kept as a std socket until the first accept
-/// because registering it with tokio needs the runtime, which starts later.
-/// (Only Unix web servers hand over sockets.)
+/// A listening socket outside the async runtime, non-blocking: one
+/// inherited on stdin, kept so until the first accept because registering
+/// it with tokio needs the runtime, which starts later (only Unix web
+/// servers hand over sockets); or one taken for the application threads to
+/// serve themselves ([`Listener::take_std`]).
 #[cfg_attr(not(unix), allow(dead_code))]
-enum Inherited {
+pub enum StdListener {
     Tcp(std::net::TcpListener),
     #[cfg(unix)]
     Unix(std::os::unix::net::UnixListener),
 }
 
-impl Inherited {
+impl StdListener {
     fn register(self) -> std::io::Result<Socket> {
         Ok(match self {
-            Inherited::Tcp(listener) => Socket::Tcp(TcpListener::from_std(listener)?),
+            StdListener::Tcp(listener) => Socket::Tcp(TcpListener::from_std(listener)?),
             #[cfg(unix)]
-            Inherited::Unix(listener) => Socket::Unix(UnixListener::from_std(listener)?),
+            StdListener::Unix(listener) => Socket::Unix(UnixListener::from_std(listener)?),
         })
     }
 }
@@ -64,7 +66,7 @@ impl Inherited {
 /// A listening socket: handed over on stdin, or bound with `--bind`.
 pub struct Listener {
     socket: Option<Socket>,
-    inherited: Option<Inherited>,
+    inherited: Option<StdListener>,
     mode: Mode,
     filter: PeerFilter,
     description: String,
@@ -116,7 +118,7 @@ impl Listener {
         let local = listener.local_addr()?;
         Ok(Self {
             socket: None,
-            inherited: Some(Inherited::Tcp(listener)),
+            inherited: Some(StdListener::Tcp(listener)),
             mode: Mode::ListenSocket,
             filter,
             description: format!("listening socket on stdin ({local})"),
@@ -131,12 +133,29 @@ impl Listener {
         let path = local.as_pathname().map(|p| p.display().to_string()).unwrap_or_else(|| "unnamed".to_string());
         Ok(Self {
             socket: None,
-            inherited: Some(Inherited::Unix(listener)),
+            inherited: Some(StdListener::Unix(listener)),
             mode: Mode::ListenSocket,
             filter: PeerFilter::default(),
             description: format!("listening socket on stdin (unix:{path})"),
             owned_path: None,
         })
+    }
+}
+
+impl Listener {
+    /// The socket, for serving without the async runtime, and the peers it
+    /// may accept; the listener keeps owning the socket file. `None` if it
+    /// was taken before.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    pub fn take_std(&mut self) -> std::io::Result<Option<(StdListener, PeerFilter)>> {
+        let socket = match (self.inherited.take(), self.socket.take()) {
+            (Some(inherited), _) => inherited,
+            (None, Some(Socket::Tcp(listener))) => StdListener::Tcp(listener.into_std()?),
+            #[cfg(unix)]
+            (None, Some(Socket::Unix(listener))) => StdListener::Unix(listener.into_std()?),
+            (None, None) => return Ok(None),
+        };
+        Ok(Some((socket, self.filter.clone())))
     }
 }
 

@@ -16,7 +16,7 @@ mod unix;
 mod windows;
 
 pub use bind_addr::BindAddr;
-pub use listener::{Listener, PeerFilter};
+pub use listener::{Listener, PeerFilter, StdListener};
 #[cfg(unix)]
 pub use unix::{detect, Detected, IisChannel};
 #[cfg(windows)]

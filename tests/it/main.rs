@@ -4,6 +4,7 @@
 
 mod support;
 
+mod bind_threads;
 mod cgi_fcgi;
 mod debugger;
 mod emulate;

@@ -158,10 +158,10 @@ fn malformed_records_close_the_connection_and_the_process_keeps_serving() {
 fn a_second_request_id_on_a_busy_connection_is_refused() {
     let server = bound(&["apps:slow"]);
     let mut stream = server.connect();
-    stream.write_all(&encode_request(1, true, &params("GET", "/?2", 0), b"")).unwrap();
-    let mut begin = Vec::new();
-    Record::BeginRequest { request_id: 2, role: Role::Responder, flags: 1 }.encode(&mut begin);
-    stream.write_all(&begin).unwrap();
+    // Both at once: the second arrives while the first is being served.
+    let mut both = encode_request(1, true, &params("GET", "/?2", 0), b"");
+    Record::BeginRequest { request_id: 2, role: Role::Responder, flags: 1 }.encode(&mut both);
+    stream.write_all(&both).unwrap();
     let refused = read_reply(&mut stream, 2);
     assert_eq!(refused.end, Some((0, ProtocolStatus::CantMpxConn)));
 }

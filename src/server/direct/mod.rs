@@ -1,31 +1,72 @@
-//! IIS mode on Unix, served on the thread that reads the connection.
+//! FastCGI served on the thread that reads the connection.
 //!
-//! IIS (and the emulator) send one request at a time on one connection, so
-//! the async server's hand-offs buy nothing there and cost a thread wake-up
-//! each (tens of microseconds across cores): socket → connection task →
+//! Web servers send one request at a time on a connection, so the async
+//! server's hand-offs buy nothing there and cost a thread wake-up each
+//! (tens of microseconds across cores): socket → connection task →
 //! application thread → connection task → socket. Here the application
 //! thread reads the socket itself, runs the app, and writes the response
 //! itself, a complete short response in one write. The FastCGI state
 //! machine is the same sans-IO `ServerConnection`.
+//!
+//! - [`iis`]: IIS mode, one connection served by one thread.
+//! - [`reactor`] (Linux): bind and listen-socket modes, any number of
+//!   connections served by the application threads in turn.
 
-use crate::app::App;
+pub mod iis;
+#[cfg(target_os = "linux")]
+pub mod reactor;
+
 use crate::request::{cut_off, inflight, ChunkSource, Output, OutputSink, Request, SendError, Ticket};
-use crate::shutdown::Shutdown;
 use bytes::Bytes;
 use iiswsgi_proto::fastcgi::{Event, Limits, ServerConnection};
 use std::io::{Read, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 const READ_BUFFER: usize = 64 * 1024;
-/// How often a wait for the next request looks at the shutdown flag.
-const SHUTDOWN_POLL_MS: i32 = 200;
+
+/// A connected socket of either family, blocking.
+pub enum Socket {
+    Unix(UnixStream),
+    Tcp(std::net::TcpStream),
+}
+
+impl Socket {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Socket::Unix(s) => s.read(buf),
+            Socket::Tcp(s) => s.read(buf),
+        }
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            Socket::Unix(s) => s.write_all(bytes),
+            Socket::Tcp(s) => s.write_all(bytes),
+        }
+    }
+
+    /// Hangs up both ways, even while the app still holds the connection.
+    fn shutdown(&self) {
+        let _ = match self {
+            Socket::Unix(s) => s.shutdown(std::net::Shutdown::Both),
+            Socket::Tcp(s) => s.shutdown(std::net::Shutdown::Both),
+        };
+    }
+
+    fn fd(&self) -> RawFd {
+        match self {
+            Socket::Unix(s) => s.as_raw_fd(),
+            Socket::Tcp(s) => s.as_raw_fd(),
+        }
+    }
+}
 
 /// The connection, shared by the loop, the body and the response.
 struct Link {
-    stream: UnixStream,
+    stream: Socket,
     conn: ServerConnection,
     buf: Vec<u8>,
     peer_closed: bool,
@@ -41,7 +82,7 @@ impl Link {
         if self.peer_closed {
             return false;
         }
-        let mut poll = libc::pollfd { fd: self.stream.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        let mut poll = libc::pollfd { fd: self.stream.fd(), events: libc::POLLIN, revents: 0 };
         loop {
             // SAFETY: one valid pollfd for the duration of the call.
             let ready = unsafe { libc::poll(&mut poll, 1, timeout_ms) };
@@ -164,10 +205,14 @@ struct DirectResponse {
 impl DirectResponse {
     /// Notices an ABORT that arrived while the app was producing output.
     fn look_for_abort(&self, link: &mut Link) {
-        while link.fill(0) {
+        loop {
+            // Records already read first, then whatever is waiting.
             while let Ok(Some(event)) = link.conn.poll_event() {
                 // Body chunks the app did not read are dropped.
                 let _ = self.current.on_event(event, link);
+            }
+            if !link.fill(0) {
+                return;
             }
         }
     }
@@ -179,22 +224,26 @@ impl OutputSink for DirectResponse {
         if self.current.ended.load(Ordering::Acquire) {
             return Err(SendError::Ended);
         }
+        // The whole response follows: `end` writes it in one go.
+        let held = self.current.hold.load(Ordering::Acquire);
+        if !held {
+            // What came in meanwhile (an ABORT, a refused second request)
+            // is answered before this output.
+            self.look_for_abort(&mut link);
+            if link.broken || self.current.aborted.load(Ordering::Acquire) {
+                return Err(SendError::Disconnected);
+            }
+        }
         match output {
             Output::Stdout(data) | Output::Last(data) => link.conn.write_stdout(self.current.request_id, &data),
             Output::Stderr(data) => link.conn.write_stderr(self.current.request_id, &data),
         }
-        let pending = link.conn.has_output();
-        if self.current.hold.load(Ordering::Acquire) && pending {
+        if held {
             return Ok(());
         }
-        self.look_for_abort(&mut link);
-        if pending {
-            let bytes = link.conn.take_output();
-            if link.stream.write_all(&bytes).is_err() {
-                link.broken = true;
-            }
-        }
-        if link.broken || self.current.aborted.load(Ordering::Acquire) {
+        let bytes = link.conn.take_output();
+        if link.stream.write_all(&bytes).is_err() {
+            link.broken = true;
             return Err(SendError::Disconnected);
         }
         Ok(())
@@ -217,60 +266,67 @@ impl OutputSink for DirectResponse {
     }
 }
 
-/// The next request, waiting for it (without the interpreter) as long as
-/// the connection lives and no shutdown was asked for.
-fn next_request(link: &Shared, shutdown: &Shutdown) -> Option<Request> {
-    let mut guard = lock(link);
-    loop {
-        loop {
-            match guard.conn.poll_event() {
-                Ok(Some(Event::Request { request_id, params, .. })) => {
-                    let label = crate::request::label(&params, &format!("FastCGI request {request_id}"));
-                    let ticket = inflight::global().register(label);
-                    let current = Arc::new(Current {
-                        request_id,
-                        body_done: AtomicBool::new(false),
-                        aborted: AtomicBool::new(false),
-                        hold: AtomicBool::new(false),
-                        ended: AtomicBool::new(false),
-                        ticket: ticket.clone(),
-                    });
-                    let body = DirectBody { link: link.clone(), current: current.clone() };
-                    let response = DirectResponse { link: link.clone(), current };
-                    return Some(Request {
-                        params,
-                        body: crate::request::Body::new(body),
-                        response: crate::request::Response::new(response, ticket),
-                    });
-                }
-                // Leftovers of the previous request and management records.
-                Ok(Some(other)) => guard.on_stray(other),
-                Ok(None) => break,
-                Err(err) => {
-                    tracing::warn!("closing FastCGI connection: malformed record from the web server: {err}");
-                    return None;
-                }
-            }
-        }
-        guard.flush();
-        if guard.conn.wants_close() || guard.peer_closed || guard.broken || shutdown.is_triggered() {
-            return None;
-        }
-        guard.fill(SHUTDOWN_POLL_MS);
+impl Link {
+    fn new(stream: Socket, limits: Limits) -> Shared {
+        Arc::new(Mutex::new(Link {
+            stream,
+            conn: ServerConnection::new(limits),
+            buf: vec![0u8; READ_BUFFER],
+            peer_closed: false,
+            broken: false,
+            limits,
+        }))
+    }
+
+    /// No request can come any more.
+    fn is_over(&self) -> bool {
+        self.conn.wants_close() || self.peer_closed || self.broken
     }
 }
 
-/// Serves the connection until IIS closes it or shutdown is asked for.
-pub fn run(stream: UnixStream, app: Arc<dyn App>, limits: Limits, shutdown: Shutdown) {
-    let link: Shared = Arc::new(Mutex::new(Link {
-        stream,
-        conn: ServerConnection::new(limits),
-        buf: vec![0u8; READ_BUFFER],
-        peer_closed: false,
-        broken: false,
-        limits,
-    }));
-    app.run_thread(&mut || next_request(&link, &shutdown));
-    let guard = lock(&link);
-    let _ = guard.stream.shutdown(std::net::Shutdown::Both);
+/// What the bytes read so far hold.
+enum Taken {
+    Request(Request),
+    /// Nothing complete yet: wait for more bytes.
+    NeedMore,
+    /// The web server broke the protocol: close the connection.
+    Malformed,
+}
+
+/// The next request among the bytes already read, without waiting;
+/// replies to management records go out first.
+fn take_request(link: &Shared, guard: &mut Link) -> Taken {
+    loop {
+        match guard.conn.poll_event() {
+            Ok(Some(Event::Request { request_id, params, .. })) => {
+                let label = crate::request::label(&params, &format!("FastCGI request {request_id}"));
+                let ticket = inflight::global().register(label);
+                let current = Arc::new(Current {
+                    request_id,
+                    body_done: AtomicBool::new(false),
+                    aborted: AtomicBool::new(false),
+                    hold: AtomicBool::new(false),
+                    ended: AtomicBool::new(false),
+                    ticket: ticket.clone(),
+                });
+                let body = DirectBody { link: link.clone(), current: current.clone() };
+                let response = DirectResponse { link: link.clone(), current };
+                return Taken::Request(Request {
+                    params,
+                    body: crate::request::Body::new(body),
+                    response: crate::request::Response::new(response, ticket),
+                });
+            }
+            // Leftovers of the previous request and management records.
+            Ok(Some(other)) => guard.on_stray(other),
+            Ok(None) => {
+                guard.flush();
+                return Taken::NeedMore;
+            }
+            Err(err) => {
+                tracing::warn!("closing FastCGI connection: malformed record from the web server: {err}");
+                return Taken::Malformed;
+            }
+        }
+    }
 }
