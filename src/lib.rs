@@ -9,6 +9,8 @@
 //!   `python`) or [`test_app`].
 //! - [`request`]: the bounded channels between the async server and the
 //!   blocking application threads.
+//! - [`doctor`]: a site's configuration, program and app checked as IIS
+//!   will meet them, on the emulator's model of IIS.
 //! - [`restart`], [`logging`], [`shutdown`]: process plumbing.
 //!
 //! The library starts the interpreter only for the standalone binary
@@ -20,6 +22,7 @@ pub use iiswsgi_proto::fastcgi;
 
 pub mod app;
 pub mod cli;
+pub mod doctor;
 pub mod http;
 pub mod logging;
 pub mod msdeploy;

@@ -5,7 +5,7 @@
 //! Map of the crate, outside in:
 //! - [`run`]: load the site, listen, serve until shutdown.
 //! - `http`: hyper front, routing to a handler, access log.
-//! - `site`, `web_configs`: applications, virtual directories, the handler
+//! - [`site`], `web_configs`: applications, virtual directories, the handler
 //!   list at each URL (the configuration model itself is in
 //!   `iiswsgi_proto::iis`).
 //! - `fastcgi_handler`, `pool`, `process`: IIS's FastCgiModule.
@@ -28,7 +28,7 @@ mod pool;
 mod process;
 mod rewrite;
 mod server_vars;
-mod site;
+pub mod site;
 mod static_files;
 mod synthesized;
 mod web_configs;
@@ -78,6 +78,20 @@ pub struct Options {
 /// serves until `shutdown` resolves, and stops the FastCGI processes.
 pub async fn run(options: Options, shutdown: impl std::future::Future<Output = ()>) -> Result<(), Error> {
     let site = site::Site::load(&options.source, &options.gateway)?;
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .map_err(|source| Error::Listen { addr: options.listen, source })?;
+    serve(site, listener, options, shutdown).await
+}
+
+/// Serves an already loaded site on `listener` (`iiswsgi doctor` sends
+/// its request this way) until `shutdown` resolves.
+pub async fn serve(
+    site: site::Site,
+    listener: tokio::net::TcpListener,
+    options: Options,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), Error> {
     let out: Box<dyn std::io::Write + Send> = match &options.access_log {
         Some(path) => Box::new(
             std::fs::OpenOptions::new()
@@ -90,9 +104,6 @@ pub async fn run(options: Options, shutdown: impl std::future::Future<Output = (
     };
     let log =
         access_log::AccessLog::new(out).map_err(|source| Error::AccessLog { path: PathBuf::from("-"), source })?;
-    let listener = tokio::net::TcpListener::bind(options.listen)
-        .await
-        .map_err(|source| Error::Listen { addr: options.listen, source })?;
     let local = listener.local_addr().map_err(|source| Error::Listen { addr: options.listen, source })?;
     tracing::info!("site \"{}\" (id {}) listening on http://{local}/", site.name, site.id);
     let state = Arc::new(http::State::new(

@@ -181,20 +181,16 @@ impl Site {
     /// the rewrite rules that cannot run (IIS serves the rest of the site).
     fn check_web_configs(&self, app_host: Option<&Path>) -> Result<(), Error> {
         let mut configs = Vec::new();
-        for app in &self.applications {
-            for (_, dir) in &app.directories {
-                for found in crate::web_configs::find_all(dir) {
-                    if let Some(config) = self.web_configs.get(&found)? {
-                        let file = found.join("web.config");
-                        if app_host.is_some() && config.fastcgi.is_some() {
-                            tracing::warn!(
-                                "{}: <fastCgi> is an applicationHost.config-only section; IIS ignores it in web.config, and so does the emulator",
-                                file.display()
-                            );
-                        }
-                        configs.push((file, config));
-                    }
+        for found in self.config_folders() {
+            if let Some(config) = self.web_configs.get(&found)? {
+                let file = found.join("web.config");
+                if app_host.is_some() && config.fastcgi.is_some() {
+                    tracing::warn!(
+                        "{}: <fastCgi> is an applicationHost.config-only section; IIS ignores it in web.config, and so does the emulator",
+                        file.display()
+                    );
                 }
+                configs.push((file, config));
             }
         }
         let host_file = app_host.unwrap_or(Path::new("applicationHost.config"));
@@ -207,6 +203,20 @@ impl Site {
             tracing::warn!("{problem}");
         }
         Ok(())
+    }
+
+    /// Every folder of the site with a web.config, each application's
+    /// virtual directories walked top down.
+    pub fn config_folders(&self) -> Vec<PathBuf> {
+        let dirs = self.applications.iter().flat_map(|app| app.directories.iter().map(|(_, dir)| dir));
+        dirs.flat_map(|dir| crate::web_configs::find_all(dir)).collect()
+    }
+
+    /// The applications' URLs with their root folders, longest URL first.
+    pub fn applications(&self) -> Vec<(String, PathBuf)> {
+        let root =
+            |app: &AppMapping| app.directories.iter().find(|(url, _)| *url == app.url).map(|(_, dir)| dir.clone());
+        self.applications.iter().filter_map(|app| Some((app.url.clone(), root(app)?))).collect()
     }
 
     /// The folder an absolute URL path maps to, with the application and

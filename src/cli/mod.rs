@@ -4,6 +4,7 @@
 
 pub mod bdist_msdeploy;
 pub mod build_msdeploy;
+pub mod doctor;
 pub mod emulate;
 pub mod enable;
 pub mod host;
@@ -57,6 +58,10 @@ pub enum Command {
     Webpi(webpi::WebpiArgs),
     /// Decode or encode a manifest's `MSDeploy.MSDeployProviderOptions`.
     MsdeployOptions(msdeploy_options::MsdeployOptionsArgs),
+    /// Check a site as IIS will meet it (configuration, handler, FastCGI
+    /// registration, program, venv, app loading, log file) and print
+    /// each problem with its fix; exit status 1 when any is an error.
+    Doctor(doctor::DoctorArgs),
 }
 
 /// The whole command line, in both forms (the binary's `main`, and the
@@ -75,14 +80,23 @@ where
             return u8::try_from(err.exit_code()).unwrap_or(2);
         }
     };
-    report(run(cli, host))
+    match cli.command {
+        // Its findings are its output: an error among them is exit status 1.
+        Command::Doctor(args) => doctor::run(args, host).unwrap_or_else(|err| report(Err(err))),
+        command => report(run(Cli { command }, host)),
+    }
 }
 
 /// Logging for the commands a person watches: stderr, `info` and up, more
 /// with each `-v`; `RUST_LOG` overrides.
 fn log_to_stderr(verbose: u8) {
+    log_to_stderr_above("info", verbose);
+}
+
+/// [`log_to_stderr`] from `quiet` when no `-v` is given.
+fn log_to_stderr_above(quiet: &str, verbose: u8) {
     let level = match verbose {
-        0 => "info",
+        0 => quiet,
         1 => "debug",
         _ => "trace",
     };
@@ -120,6 +134,7 @@ pub fn run(cli: Cli, host: &Host) -> anyhow::Result<()> {
             serve::run(prepared)
         }
         Command::Emulate(args) => emulate::run(args, host),
+        Command::Doctor(args) => doctor::run(args, host).map(drop),
         Command::MsdeployOptions(args) => msdeploy_options::run(args),
         Command::BuildMsdeploy(args) => build_msdeploy::run(args),
         Command::BdistWebpi(args) => webpi::bdist_webpi(&args).map(|_| ()),

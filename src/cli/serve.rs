@@ -207,8 +207,11 @@ pub fn is_truthy(value: &str) -> bool {
 /// Builds the app (the interpreter, if needed, is already running) and
 /// serves until shutdown.
 pub fn run(prepared: Prepared) -> anyhow::Result<()> {
+    // One I/O thread: the app threads, not parsing, are the limit (they
+    // share one GIL), and a second I/O thread only spread the hand-offs
+    // over more threads (HTTP mode: 37 against 45 µs of CPU per request).
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(1)
         .enable_all()
         .build()
         .context("Cannot start the async runtime")?;

@@ -65,6 +65,19 @@ impl Appcmd {
         Err(Error::NotFound { looked })
     }
 
+    /// The applicationHost.config this appcmd edits: its
+    /// `/apphostconfig:PATH`, else IIS's own under `%WINDIR%`.
+    pub fn app_host_config(&self) -> Option<PathBuf> {
+        let given = self.leading.iter().chain(&self.trailing).find_map(|arg| {
+            let (switch, path) = arg.split_once(':')?;
+            switch.trim_start_matches(['/', '-']).eq_ignore_ascii_case("apphostconfig").then(|| PathBuf::from(path))
+        });
+        given.or_else(|| {
+            let windir = std::env::var_os("WINDIR")?;
+            Some(PathBuf::from(windir).join(r"System32\inetsrv\config\applicationHost.config"))
+        })
+    }
+
     /// Adds arguments every call ends with (enable's pass-through).
     pub fn with_args(mut self, extra: &[String]) -> Self {
         self.trailing.extend(extra.iter().cloned());

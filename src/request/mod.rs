@@ -11,7 +11,7 @@ mod response;
 pub use body::{cut_off, Body, ChunkSource};
 pub use iiswsgi_proto::fastcgi::Params;
 pub use inflight::Ticket;
-pub use response::{Output, OutputSink, Response, ResponseHandle, SendError};
+pub use response::{Output, OutputSink, Response, ResponseHandle, SendError, TrySend};
 
 /// One FastCGI request handed to an application thread.
 pub struct Request {

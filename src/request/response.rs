@@ -31,6 +31,14 @@ pub enum SendError {
     Ended,
 }
 
+/// What [`OutputSink::try_send`] did.
+#[derive(Debug)]
+pub enum TrySend {
+    Sent,
+    /// Sending would have blocked: the output, given back.
+    WouldBlock(Output),
+}
+
 /// Where a response goes.
 pub trait OutputSink: Send + Sync {
     /// Blocks while the web server is not ready for more, which is how a
@@ -38,6 +46,13 @@ pub trait OutputSink: Send + Sync {
     /// [`OutputSink::end`] it fails with [`SendError::Ended`] and sends
     /// nothing, even when called concurrently with `end`.
     fn send(&self, output: Output) -> Result<(), SendError>;
+
+    /// Sends `output` only if that cannot block. The app's thread holds the
+    /// interpreter while it tries: releasing it for every chunk would hand
+    /// it to another thread and wait to get it back.
+    fn try_send(&self, output: Output) -> Result<TrySend, SendError> {
+        Ok(TrySend::WouldBlock(output))
+    }
 
     /// True once the web server aborted the request or disconnected.
     fn is_aborted(&self) -> bool;
@@ -67,6 +82,14 @@ impl ChannelSink {
         Self { output: Mutex::new(Some(output)), aborted, ended, last: AtomicBool::new(false) }
     }
 
+    /// The stdout output announced by `last_follows` becomes [`Output::Last`].
+    fn marked(&self, output: Output) -> Output {
+        match output {
+            Output::Stdout(data) if self.last.swap(false, Ordering::AcqRel) => Output::Last(data),
+            other => other,
+        }
+    }
+
     fn sender(&self) -> Option<Sender<Output>> {
         self.output.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
@@ -78,11 +101,16 @@ impl OutputSink for ChannelSink {
         // lock `end` needs. Output racing `end` still belongs to this
         // request's channel: it can never reach another request.
         let sender = self.sender().ok_or(SendError::Ended)?;
-        let output = match output {
-            Output::Stdout(data) if self.last.swap(false, Ordering::AcqRel) => Output::Last(data),
-            other => other,
-        };
-        sender.blocking_send(output).map_err(|_| SendError::Disconnected)
+        sender.blocking_send(self.marked(output)).map_err(|_| SendError::Disconnected)
+    }
+
+    fn try_send(&self, output: Output) -> Result<TrySend, SendError> {
+        let sender = self.sender().ok_or(SendError::Ended)?;
+        match sender.try_send(self.marked(output)) {
+            Ok(()) => Ok(TrySend::Sent),
+            Err(tokio::sync::mpsc::error::TrySendError::Full(output)) => Ok(TrySend::WouldBlock(output)),
+            Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => Err(SendError::Disconnected),
+        }
     }
 
     fn last_follows(&self) {
@@ -123,6 +151,13 @@ impl ResponseHandle {
         self.send(Output::Stderr(data.into()))
     }
 
+    /// Sends stdout only if that cannot block (see [`OutputSink::try_send`]);
+    /// what would block comes back for [`ResponseHandle::send`].
+    pub fn try_stdout(&self, data: impl Into<Bytes>) -> Result<TrySend, SendError> {
+        self.check()?;
+        self.shared.sink.try_send(Output::Stdout(data.into()))
+    }
+
     /// True once the web server aborted the request or disconnected.
     pub fn is_aborted(&self) -> bool {
         self.shared.sink.is_aborted()
@@ -138,14 +173,20 @@ impl ResponseHandle {
         self.shared.sink.last_follows();
     }
 
-    fn send(&self, output: Output) -> Result<(), SendError> {
+    /// Sends `output`, blocking while the web server is not ready.
+    pub fn send(&self, output: Output) -> Result<(), SendError> {
+        self.check()?;
+        self.shared.sink.send(output)
+    }
+
+    fn check(&self) -> Result<(), SendError> {
         if self.is_ended() {
             return Err(SendError::Ended);
         }
         if self.is_aborted() {
             return Err(SendError::Disconnected);
         }
-        self.shared.sink.send(output)
+        Ok(())
     }
 }
 

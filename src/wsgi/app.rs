@@ -171,13 +171,14 @@ impl WsgiApp {
         }
     }
 
-    /// Serves one request and ends its response, whatever the app keeps.
-    fn serve(&self, py: Python<'_>, request: Request) {
+    /// Serves one request, whatever the app keeps, and gives back its
+    /// response for the caller to end. Ending may write the last bytes
+    /// (IIS mode): not while holding the GIL.
+    fn serve(&self, py: Python<'_>, request: Request) -> Response {
         let loaded = self.loaded(py, &request);
         let Request { params, body, response } = request;
         self.answer(py, loaded, &params, body, &response);
-        // Ending may write the last bytes (IIS mode): not while holding the GIL.
-        py.detach(|| response.end());
+        response
     }
 
     fn answer(&self, py: Python<'_>, loaded: &Loaded, params: &Params, body: Body, response: &Response) {
@@ -206,20 +207,31 @@ impl WsgiApp {
 
 impl App for WsgiApp {
     fn handle(&self, request: Request) {
-        Python::attach(|py| self.serve(py, request));
+        let response = Python::attach(|py| self.serve(py, request));
+        response.end();
     }
 
     /// Attaches the thread to the interpreter once and detaches only while
     /// waiting for the next request (granian's pattern).
     fn run_thread(&self, next: &mut (dyn FnMut() -> Option<Request> + Send)) {
         Python::attach(|py| {
-            while let Some(request) = py.detach(&mut *next) {
+            let mut served: Option<Response> = None;
+            loop {
+                // One release of the GIL per request: ending the last
+                // response and waiting for the next request together.
+                let request = py.detach(|| {
+                    if let Some(response) = served.take() {
+                        response.end();
+                    }
+                    next()
+                });
+                let Some(request) = request else { break };
                 if tracing::enabled!(tracing::Level::DEBUG) {
                     let method = request.param("REQUEST_METHOD").unwrap_or_default();
                     let uri = request.params.get(b"REQUEST_URI").or(request.params.get(b"PATH_INFO")).map(latin1);
                     tracing::debug!("{method} {}", uri.unwrap_or_default());
                 }
-                self.serve(py, request);
+                served = Some(self.serve(py, request));
             }
         });
     }

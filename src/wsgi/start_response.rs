@@ -4,7 +4,7 @@
 //! raises inside the app, which turns into a 500.
 
 use super::report;
-use crate::request::{self, latin1, ResponseHandle};
+use crate::request::{self, latin1, ResponseHandle, TrySend};
 use pyo3::exceptions::{PyOSError, PyRuntimeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
@@ -75,7 +75,12 @@ impl StartResponse {
             head
         };
         let response = self.response.clone();
-        match py.detach(move || response.stdout(out)) {
+        let sent = match response.try_stdout(out) {
+            Ok(TrySend::Sent) => Ok(()),
+            Ok(TrySend::WouldBlock(output)) => py.detach(move || response.send(output)),
+            Err(err) => Err(err),
+        };
+        match sent {
             Ok(()) => Ok(()),
             Err(request::SendError::Disconnected) => Err(SendError::Disconnected),
             Err(request::SendError::Ended) => Err(self.used_after_the_end("write()")),

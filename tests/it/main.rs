@@ -7,6 +7,7 @@ mod support;
 mod bind_threads;
 mod cgi_fcgi;
 mod debugger;
+mod doctor;
 mod emulate;
 mod expandvars;
 mod frameworks;

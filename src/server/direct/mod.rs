@@ -16,7 +16,7 @@ pub mod iis;
 #[cfg(target_os = "linux")]
 pub mod reactor;
 
-use crate::request::{cut_off, inflight, ChunkSource, Output, OutputSink, Request, SendError, Ticket};
+use crate::request::{cut_off, inflight, ChunkSource, Output, OutputSink, Request, SendError, Ticket, TrySend};
 use bytes::Bytes;
 use iiswsgi_proto::fastcgi::{Event, Limits, ServerConnection};
 use std::io::{Read, Write};
@@ -247,6 +247,15 @@ impl OutputSink for DirectResponse {
             return Err(SendError::Disconnected);
         }
         Ok(())
+    }
+
+    /// Only the held last output is taken: it is buffered, and `end`
+    /// writes it. Anything else writes to the socket, which may block.
+    fn try_send(&self, output: Output) -> Result<TrySend, SendError> {
+        if !self.current.hold.load(Ordering::Acquire) {
+            return Ok(TrySend::WouldBlock(output));
+        }
+        self.send(output).map(|()| TrySend::Sent)
     }
 
     fn is_aborted(&self) -> bool {

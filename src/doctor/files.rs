@@ -1,0 +1,54 @@
+//! Files the gateway writes or leaves: the log WSGI_LOG names must be
+//! writable, and an `iis_install.stamp` left in a site means that its
+//! install did not finish (the install removes it as its last step).
+
+use super::Finding;
+use iiswsgi_emulator::site::{expand_path, Site};
+use std::path::Path;
+
+/// Whether `path` can be appended to, creating nothing that was not there.
+fn writable(path: &Path) -> std::io::Result<()> {
+    if path.exists() {
+        return std::fs::OpenOptions::new().append(true).open(path).map(drop);
+    }
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("its folder {} does not exist", dir.display()),
+        ));
+    }
+    tempfile::NamedTempFile::new_in(dir).map(drop)
+}
+
+pub fn check(site: &Site) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for (url, root) in site.applications() {
+        let settings = site.web_configs.get(&root).ok().flatten().map(|c| c.app_settings.clone()).unwrap_or_default();
+        if let Some((_, log)) = settings.iter().find(|(key, _)| key == "WSGI_LOG") {
+            let path = expand_path(log);
+            match writable(&path) {
+                Ok(()) => {
+                    findings.push(Finding::ok("files", format!("{url}: WSGI_LOG {} is writable", path.display())))
+                }
+                Err(err) => {
+                    let dir = path.parent().unwrap_or(Path::new("."));
+                    findings.push(Finding::error(
+                        "files",
+                        format!("{url}: WSGI_LOG {} is not writable: {err}", path.display()),
+                        format!("create the folder if needed and let the application pool write there: icacls \"{}\" /grant \"IIS AppPool\\<pool>:(OI)(CI)M\" (or change WSGI_LOG)", dir.display()),
+                    ));
+                }
+            }
+        }
+        let stamp = root.join("iis_install.stamp");
+        if stamp.is_file() {
+            findings.push(Finding::warning(
+                "files",
+                format!("{url}: {} is left: the site's install did not finish", stamp.display()),
+                "run the install again (iiswsgi install, or the package's iiswsgi_install.exe); it removes the stamp when done",
+            ));
+        }
+    }
+    findings
+}
