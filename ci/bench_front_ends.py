@@ -41,8 +41,6 @@ http {{
 '''
 
 
-
-
 class FrontEnd:
     """A web server in a folder of its own, proxying to `self.sock`."""
 
@@ -53,10 +51,15 @@ class FrontEnd:
         self.sock = os.path.join(self.dir, 'app.sock')
         self.port = free_port()
         self.url = 'http://127.0.0.1:%d/' % self.port
-
         # What the server itself answers without a backend: the floor.
         write(os.path.join(self.dir, 'static.txt'), 'Hello, world!')
         self.floor_url = self.url + 'static.txt'
+
+    def launch(self, conf_name, template, command, **fields):
+        """Writes the config from `template` and starts `command` on it."""
+        conf = os.path.join(self.dir, conf_name)
+        write(conf, template.format(dir=self.dir, sock=self.sock, port=self.port, **fields))
+        self.process = Process(command(conf))
 
     def stop(self):
         self.process.stop()
@@ -68,9 +71,7 @@ class Nginx(FrontEnd):
     def __init__(self):
         super().__init__()
         self.floor = free_port()
-        conf = os.path.join(self.dir, 'nginx.conf')
-        write(conf, NGINX_CONF.format(dir=self.dir, sock=self.sock, port=self.port, floor=self.floor))
-        self.process = Process(['nginx', '-p', self.dir, '-c', conf])
+        self.launch('nginx.conf', NGINX_CONF, lambda conf: ['nginx', '-p', self.dir, '-c', conf], floor=self.floor)
         wait_http('http://127.0.0.1:%d/' % self.floor)
 
 
@@ -97,9 +98,7 @@ class Apache(FrontEnd):
 
     def __init__(self):
         super().__init__()
-        conf = os.path.join(self.dir, 'httpd.conf')
-        write(conf, APACHE_CONF.format(dir=self.dir, sock=self.sock, port=self.port))
-        self.process = Process(['/usr/sbin/apache2', '-f', conf, '-DFOREGROUND'])
+        self.launch('httpd.conf', APACHE_CONF, lambda conf: ['/usr/sbin/apache2', '-f', conf, '-DFOREGROUND'])
 
 
 LIGHTTPD_CONF = '''server.document-root = "{dir}"
@@ -116,9 +115,7 @@ class Lighttpd(FrontEnd):
 
     def __init__(self):
         super().__init__()
-        conf = os.path.join(self.dir, 'lighttpd.conf')
-        write(conf, LIGHTTPD_CONF.format(dir=self.dir, sock=self.sock, port=self.port))
-        self.process = Process(['lighttpd', '-D', '-f', conf])
+        self.launch('lighttpd.conf', LIGHTTPD_CONF, lambda conf: ['lighttpd', '-D', '-f', conf])
 
 
 def start_backend(kind, front, app='hello', threads=None):
