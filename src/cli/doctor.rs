@@ -28,6 +28,11 @@ pub struct DoctorArgs {
     /// headers and the first bytes of the body.
     #[arg(long)]
     pub request: bool,
+    /// Check that this user (the one the web server runs the app as) can
+    /// read the program, venv and site and write WSGI_LOG's folder; as
+    /// root, Linux only.
+    #[arg(long, value_name = "NAME")]
+    pub as_user: Option<String>,
     /// Print the results as JSON.
     #[arg(long)]
     pub json: bool,
@@ -86,7 +91,13 @@ pub fn run(args: DoctorArgs, host: &super::Host) -> anyhow::Result<u8> {
         iiswsgi_emulator::Gateway { full_path: host.this.program.clone(), leading: host.this.leading.clone() };
     let mut reports: Vec<(String, Vec<Finding>)> = Vec::new();
     for source in sources(&args)? {
-        let target = Target { source, urls: urls.clone(), show_request: args.request, gateway: gateway.clone() };
+        let target = Target {
+            source,
+            urls: urls.clone(),
+            show_request: args.request,
+            gateway: gateway.clone(),
+            as_user: args.as_user.clone(),
+        };
         reports.push((title(&target.source), doctor::examine(&target)));
     }
     let healthy = reports.iter().all(|(_, findings)| doctor::healthy(findings));

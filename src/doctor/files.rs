@@ -4,7 +4,7 @@
 
 use super::Finding;
 use iiswsgi_emulator::site::{expand_path, Site};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Whether `path` can be appended to, creating nothing that was not there.
 fn writable(path: &Path) -> std::io::Result<()> {
@@ -19,6 +19,20 @@ fn writable(path: &Path) -> std::io::Result<()> {
         ));
     }
     tempfile::NamedTempFile::new_in(dir).map(drop)
+}
+
+/// The folders WSGI_LOG points into that exist, per application.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+pub fn log_folders(site: &Site) -> Vec<PathBuf> {
+    site.applications()
+        .into_iter()
+        .filter_map(|(_, root)| {
+            let config = site.web_configs.get(&root).ok().flatten()?;
+            let (_, log) = config.app_settings.iter().find(|(key, _)| key == "WSGI_LOG")?;
+            let dir = expand_path(log).parent()?.to_path_buf();
+            dir.is_dir().then_some(dir)
+        })
+        .collect()
 }
 
 pub fn check(site: &Site) -> Vec<Finding> {

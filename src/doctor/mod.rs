@@ -7,17 +7,24 @@
 //!   `<fastCgi>` application its scriptProcessor names.
 //! - [`program`]: the FastCGI program (a Python with iiswsgi, or iiswsgi).
 //! - [`files`]: WSGI_LOG and a stamp left by an unfinished install.
+//! - `access` (Linux, `--as-user`) and `windows_access` (the application
+//!   pool's identity, from [`identity`]): what the app's user can reach.
 //! - [`probe`]: one request through the emulator: the app loads (or the
 //!   text IIS's 500 would show), and `--request`'s answer.
 //!
 //! The configuration model is the emulator's ([`iiswsgi_emulator::site`]):
 //! what the doctor calls broken is what the emulator would serve broken.
 
+#[cfg(target_os = "linux")]
+mod access;
 mod files;
 mod handler;
+mod identity;
 mod probe;
 mod program;
 mod sections;
+#[cfg(windows)]
+mod windows_access;
 
 use iiswsgi_emulator::site::Site;
 use iiswsgi_emulator::{Gateway, Source};
@@ -102,6 +109,8 @@ pub struct Target {
     pub show_request: bool,
     /// The iiswsgi running the doctor, for a synthesized `--site` handler.
     pub gateway: Gateway,
+    /// The user the app runs as, whose access is checked (`--as-user`).
+    pub as_user: Option<String>,
 }
 
 /// Runs every check, in order; a configuration that does not load stops
@@ -133,6 +142,7 @@ pub fn examine(target: &Target) -> Vec<Finding> {
         }
     }
     findings.append(&mut files::check(&site));
+    findings.append(&mut access_of(target, &site, &programs));
     if findings.iter().all(|f| f.status != Status::Error || f.check == "files") {
         findings.append(&mut probe::check(site, target));
     } else {
@@ -143,6 +153,71 @@ pub fn examine(target: &Target) -> Vec<Finding> {
         ));
     }
     findings
+}
+
+/// What the app needs of one place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Need {
+    pub path: std::path::PathBuf,
+    /// Write (a folder the log goes into), else read and execute.
+    pub write: bool,
+    /// What the place is, for the report.
+    pub what: String,
+}
+
+/// The places the app's identity must reach: the programs with their
+/// venvs and Python homes, the applications' folders, WSGI_LOG's folders.
+fn needs(site: &Site, programs: &[handler::Program]) -> Vec<Need> {
+    let place = |path, write, what: &str| Need { path, write, what: what.to_string() };
+    let mut needs: Vec<Need> =
+        programs.iter().flat_map(program::places).map(|(path, what)| place(path, false, what)).collect();
+    for (url, root) in site.applications() {
+        needs.push(place(root, false, &format!("the folder of {url}")));
+    }
+    needs.extend(files::log_folders(site).into_iter().map(|dir| place(dir, true, "the folder WSGI_LOG writes to")));
+    needs.dedup();
+    needs
+}
+
+/// What `user` can reach of what the app needs (Linux: as that user).
+#[cfg(target_os = "linux")]
+fn access_of(target: &Target, site: &Site, programs: &[handler::Program]) -> Vec<Finding> {
+    match &target.as_user {
+        Some(user) => access::check(user, &needs(site, programs)),
+        None => Vec::new(),
+    }
+}
+
+/// What the application pool's identity (or `--as-user`) may do, from
+/// the files' ACLs.
+#[cfg(windows)]
+fn access_of(target: &Target, site: &Site, programs: &[handler::Program]) -> Vec<Finding> {
+    let account = target.as_user.clone().or_else(|| {
+        let Source::AppHost { path, .. } = &target.source else { return None };
+        let text = std::fs::read_to_string(path).ok()?;
+        let url = target.urls.first().map(String::as_str).unwrap_or("/");
+        identity::of_application(&text, &site.name, url).map(|identity| identity.account)
+    });
+    match account {
+        Some(account) => windows_access::check(&account, &needs(site, programs)),
+        None => vec![Finding::warning(
+            "access",
+            "the application pool's identity is not known without applicationHost.config",
+            "pass --apphost, or --as-user \"IIS AppPool\\<pool>\"",
+        )],
+    }
+}
+
+#[cfg(not(any(target_os = "linux", windows)))]
+fn access_of(target: &Target, _site: &Site, _programs: &[handler::Program]) -> Vec<Finding> {
+    match &target.as_user {
+        Some(user) => vec![Finding::error(
+            "access",
+            format!("--as-user {user}: checking another user's access is implemented on Linux and Windows only"),
+            "check the permissions by hand",
+        )],
+        None => Vec::new(),
+    }
 }
 
 /// True when nothing is an error.

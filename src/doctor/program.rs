@@ -23,6 +23,21 @@ fn venv_home(venv: &Path) -> Option<PathBuf> {
     })
 }
 
+/// The places the program needs to read: itself, its venv and the
+/// Python the venv was made from.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+pub fn places(program: &Program) -> Vec<(PathBuf, &'static str)> {
+    let path = expand_path(&program.full_path);
+    let mut places = vec![(path.clone(), "the program")];
+    if let Some(venv) = venv_of(&path) {
+        if let Some(home) = venv_home(&venv) {
+            places.push((home, "the venv's Python home"));
+        }
+        places.push((venv, "the venv"));
+    }
+    places
+}
+
 pub fn check(program: &Program) -> Vec<Finding> {
     let path = expand_path(&program.full_path);
     if !path.is_file() {

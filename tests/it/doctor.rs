@@ -174,3 +174,47 @@ fn a_site_folder_alone_warns_that_iis_needs_the_registration() {
     assert_eq!(code, 0, "{out}");
     assert_has(&out, &["warning fastcgi", "appcmd.exe set config /section:system.webServer/fastCgi", "ok      load"]);
 }
+
+/// An unprivileged user for `--as-user`, made once (the tests run as root
+/// in CI; elsewhere without root the test is skipped).
+fn test_user() -> Option<&'static str> {
+    const NAME: &str = "iiswsgi-doctor";
+    static MADE: OnceLock<bool> = OnceLock::new();
+    let made = *MADE.get_or_init(|| {
+        let exists = std::process::Command::new("id").arg(NAME).output().is_ok_and(|o| o.status.success());
+        exists
+            || std::process::Command::new("useradd")
+                .args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", NAME])
+                .status()
+                .is_ok_and(|s| s.success())
+    });
+    if !made {
+        assert!(std::env::var("CI").is_err(), "the test user {NAME} cannot be made under CI (root is needed)");
+    }
+    made.then_some(NAME)
+}
+
+#[test]
+fn as_user_names_the_folder_the_apps_user_cannot_enter() {
+    let Some(user) = test_user() else { return };
+    // A folder only root may enter, with the site in it.
+    let outer = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(outer.path(), std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let site = outer.path().join("site");
+    std::fs::create_dir(&site).unwrap();
+    std::fs::copy(fixtures().join("healthy/web.config"), site.join("web.config")).unwrap();
+    let site_text = site.to_str().unwrap();
+    let (code, out) = doctor(&["--site", site_text, "--as-user", user]);
+    assert_eq!(code, 1, "{out}");
+    let outer_text = outer.path().display().to_string();
+    assert_has(
+        &out,
+        &[
+            &format!("error   access   {user} cannot read and execute {site_text} (the folder of /) (it cannot enter {outer_text})"),
+            &format!("fix: setfacl -m u:{user}:x {outer_text}"),
+        ],
+    );
+    std::fs::set_permissions(outer.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let (_, out) = doctor(&["--site", site_text, "--as-user", user]);
+    assert_has(&out, &[&format!("ok      access   {user} can read and execute {site_text} (the folder of /)")]);
+}
