@@ -218,3 +218,22 @@ fn as_user_names_the_folder_the_apps_user_cannot_enter() {
     let (_, out) = doctor(&["--site", site_text, "--as-user", user]);
     assert_has(&out, &[&format!("ok      access   {user} can read and execute {site_text} (the folder of /)")]);
 }
+
+/// No --site or --apphost: the applicationHost.config the given appcmd
+/// edits, every site of it.
+#[test]
+fn without_a_site_it_asks_appcmd_and_checks_every_site() {
+    let apphost = fixtures().join("no_cgi.applicationHost.config");
+    let appcmd = format!("{} /apphostconfig:{}", env!("CARGO_BIN_EXE_iiswsgi-appcmd"), apphost.display());
+    let (code, out) = doctor(&["--appcmd", &appcmd]);
+    assert_eq!(code, 1);
+    assert_has(&out, &["site \"Healthy\" of", "has a bad module \"FastCgiModule\" in its module list"]);
+    let apphost = fixtures().join("applicationHost.config");
+    let appcmd = format!("{} /apphostconfig:{}", env!("CARGO_BIN_EXE_iiswsgi-appcmd"), apphost.display());
+    let (code, out) = doctor(&["--appcmd", &appcmd, "--json"]);
+    assert_eq!(code, 1);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let sites: Vec<&str> = report["sites"].as_array().unwrap().iter().map(|s| s["site"].as_str().unwrap()).collect();
+    assert_eq!(sites.len(), 10, "{sites:?}");
+    assert!(sites[0].starts_with("site \"Healthy\""), "{sites:?}");
+}
