@@ -3,8 +3,15 @@
 //! install did not finish (the install removes it as its last step).
 
 use super::Finding;
-use iiswsgi_emulator::site::{expand_path, Site};
+use iiswsgi_emulator::site::Site;
 use std::path::{Path, PathBuf};
+
+/// The file the gateway logs to: WSGI_LOG as written (an appSetting
+/// becomes an environment variable unexpanded), relative to the
+/// application's folder, where the gateway runs.
+fn log_path(root: &Path, value: &str) -> PathBuf {
+    root.join(value)
+}
 
 /// Whether `path` can be appended to, creating nothing that was not there.
 fn writable(path: &Path) -> std::io::Result<()> {
@@ -29,7 +36,7 @@ pub fn log_folders(site: &Site) -> Vec<PathBuf> {
         .filter_map(|(_, root)| {
             let config = site.web_configs.get(&root).ok().flatten()?;
             let (_, log) = config.app_settings.iter().find(|(key, _)| key == "WSGI_LOG")?;
-            let dir = expand_path(log).parent()?.to_path_buf();
+            let dir = log_path(&root, log).parent()?.to_path_buf();
             dir.is_dir().then_some(dir)
         })
         .collect()
@@ -40,7 +47,14 @@ pub fn check(site: &Site) -> Vec<Finding> {
     for (url, root) in site.applications() {
         let settings = site.web_configs.get(&root).ok().flatten().map(|c| c.app_settings.clone()).unwrap_or_default();
         if let Some((_, log)) = settings.iter().find(|(key, _)| key == "WSGI_LOG") {
-            let path = expand_path(log);
+            let path = log_path(&root, log);
+            if log.contains('%') {
+                findings.push(Finding::warning(
+                    "files",
+                    format!("{url}: WSGI_LOG {log} is used as written: %VARIABLES% in it are not expanded (nor by wfastcgi)"),
+                    "write the full path",
+                ));
+            }
             match writable(&path) {
                 Ok(()) => {
                     findings.push(Finding::ok("files", format!("{url}: WSGI_LOG {} is writable", path.display())))

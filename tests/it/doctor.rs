@@ -164,7 +164,11 @@ fn an_app_that_does_not_load_shows_what_iis_would_have_shown() {
 fn an_unwritable_log_and_a_left_stamp_are_found() {
     let (code, out) = site("Files");
     assert_eq!(code, 1);
-    assert_has(&out, &["WSGI_LOG", "no_such_folder/iiswsgi.log is not writable", "iis_install.stamp is left"]);
+    assert_has(&out, &["WSGI_LOG", "files/no_such_folder/iiswsgi.log is not writable", "iis_install.stamp is left"]);
+    let mut left: Vec<_> =
+        std::fs::read_dir(fixtures().join("files")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    left.sort();
+    assert_eq!(left, ["iis_install.stamp", "web.config"], "nothing written into the site");
 }
 
 #[test]
