@@ -66,7 +66,11 @@ def path(request):
 
 def make_app():
     with Configurator() as config:
-        config.set_session_factory(SignedCookieSessionFactory("not a secret: a test fixture"))
+        # reissue_time=None: by default (0) Pyramid sends the session cookie
+        # again once a new second has begun since it was issued, so whether a
+        # response carries Set-Cookie would depend on the clock, not on the
+        # server (pyramid/session.py, manage_accessed).
+        config.set_session_factory(SignedCookieSessionFactory("not a secret: a test fixture", reissue_time=None))
         config.set_default_csrf_options(require_csrf=True)
         views = [
             ("hello", "/hello", hello, {}),
