@@ -2,7 +2,7 @@
 //! (tests/it/robustness.rs): figures printed with --nocapture.
 
 use crate::http_mode::start;
-use crate::robustness::{open_fds, status_kib};
+use crate::robustness::{open_fds, status_kib, two_thousand_at_once};
 use std::io::{Read, Write};
 use std::time::Duration;
 
@@ -14,29 +14,7 @@ fn two_thousand_concurrent_http_connections_are_served_without_leaking_descripto
     assert!(crate::support::http::request(gateway.port, "GET", "/", b"").body == b"Hello, world!");
     std::thread::sleep(Duration::from_millis(200));
     let before = open_fds(pid);
-    let mut connections = Vec::new();
-    let mut refused = 0;
-    for _ in 0..2000 {
-        match std::net::TcpStream::connect(("127.0.0.1", gateway.port)) {
-            Ok(mut stream) => {
-                stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-                if stream.write_all(request).is_ok() {
-                    connections.push(stream);
-                } else {
-                    refused += 1;
-                }
-            }
-            Err(_) => refused += 1,
-        }
-    }
-    let mut answered = 0;
-    for mut stream in connections {
-        let mut raw = Vec::new();
-        match stream.read_to_end(&mut raw) {
-            Ok(_) if raw.windows(13).any(|w| w == b"Hello, world!") => answered += 1,
-            Ok(_) | Err(_) => refused += 1,
-        }
-    }
+    let (answered, refused) = two_thousand_at_once(gateway.port, request);
     eprintln!("HTTP, 2,000 connections: {answered} answered, {refused} refused");
     assert_eq!(answered + refused, 2000);
     assert!(answered >= 1024, "at least --max-conns connections are served: {answered}");

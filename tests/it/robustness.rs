@@ -68,26 +68,17 @@ fn a_hundred_thousand_requests_keep_memory_flat() {
     assert!(after * 100 <= warm * 105, "RSS grew from {warm} to {after} KiB");
 }
 
-#[test]
-fn two_thousand_concurrent_connections_are_served_without_leaking_descriptors() {
-    let log = tempfile::NamedTempFile::new().unwrap();
-    let (port, server) = serve_tcp(&["apps:hello"], &[], log.path());
-    let pid = server.0.id();
-    let request = encode_request(1, false, &params("GET", "/", 0), b"");
-    // One request first, so the app and its threads exist before counting.
-    let mut first = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    first.write_all(&request).unwrap();
-    read_reply(&mut first, 1);
-    drop(first);
-    std::thread::sleep(Duration::from_millis(200));
-    let before = open_fds(pid);
+/// Opens 2,000 connections at once, each sending `request`, then reads
+/// them all: how many got the hello app's answer, and how many were
+/// refused or closed without one (a clean refusal).
+pub fn two_thousand_at_once(port: u16, request: &[u8]) -> (usize, usize) {
     let mut connections = Vec::new();
     let mut refused = 0;
     for _ in 0..2000 {
         match std::net::TcpStream::connect(("127.0.0.1", port)) {
             Ok(mut stream) => {
                 stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-                if stream.write_all(&request).is_ok() {
+                if stream.write_all(request).is_ok() {
                     connections.push(stream);
                 } else {
                     refused += 1;
@@ -101,10 +92,26 @@ fn two_thousand_concurrent_connections_are_served_without_leaking_descriptors() 
         let mut raw = Vec::new();
         match stream.read_to_end(&mut raw) {
             Ok(_) if raw.windows(13).any(|w| w == b"Hello, world!") => answered += 1,
-            // Closed without an answer: a clean refusal.
             Ok(_) | Err(_) => refused += 1,
         }
     }
+    (answered, refused)
+}
+
+#[test]
+fn two_thousand_concurrent_connections_are_served_without_leaking_descriptors() {
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let (port, server) = serve_tcp(&["apps:hello"], &[], log.path());
+    let pid = server.0.id();
+    let request = encode_request(1, false, &params("GET", "/", 0), b"");
+    // One request first, so the app and its threads exist before counting.
+    let mut first = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    first.write_all(&request).unwrap();
+    read_reply(&mut first, 1);
+    drop(first);
+    std::thread::sleep(Duration::from_millis(200));
+    let before = open_fds(pid);
+    let (answered, refused) = two_thousand_at_once(port, &request);
     eprintln!("2,000 connections: {answered} answered, {refused} refused");
     assert_eq!(answered + refused, 2000);
     assert!(answered >= 1024, "at least --max-conns connections are served: {answered}");
