@@ -20,6 +20,15 @@
 
 pub use iiswsgi_proto::fastcgi;
 
+/// mimalloc for every Rust allocation, in the binary and the extension
+/// module alike: a request's buffers are made on one thread and freed on
+/// another, which glibc's malloc serves slowly (its thread caches refill
+/// from locked arenas, and chunks above 1 KiB consolidate the heap): in
+/// HTTP mode it took 3–5 µs of the 25–30 µs each request costs.
+#[cfg(target_os = "linux")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod app;
 pub mod cli;
 pub mod doctor;

@@ -138,8 +138,7 @@ pub fn run(args: TestMsdeployArgs, project: crate::project::Project, choice: Cho
     }
     let params = Params::from_pairs(pairs.iter().map(|(k, v)| (k.as_bytes(), v.as_bytes())));
     let label = crate::request::label(&params, "test-msdeploy");
-    let (request, channels) = Request::new(params, label);
-    drop(channels.body);
+    let (request, channels) = Request::new(params, label, false);
     let mut output = channels.output;
     let worker = std::thread::spawn(move || {
         let mut pending = Some(request);

@@ -4,12 +4,32 @@
 
 use super::module::{forwarded_client, forwarded_https, Module};
 use crate::request::Params;
+use std::borrow::Cow;
 use std::net::SocketAddr;
 
-/// Where a request came in.
+/// Where a connection came in, with the addresses as the text every
+/// request on it needs, written once per connection.
 pub struct Peers {
     pub remote: SocketAddr,
-    pub local: SocketAddr,
+    remote_ip: String,
+    remote_port: String,
+    local_ip: String,
+    local_port: String,
+    /// How logs name a request on this connection: `HTTP from ADDRESS`.
+    pub via: String,
+}
+
+impl Peers {
+    pub fn new(remote: SocketAddr, local: SocketAddr) -> Self {
+        Self {
+            remote,
+            remote_ip: remote.ip().to_string(),
+            remote_port: remote.port().to_string(),
+            local_ip: local.ip().to_string(),
+            local_port: local.port().to_string(),
+            via: format!("HTTP from {remote}"),
+        }
+    }
 }
 
 /// Headers never passed on as `HTTP_*`: the body's framing (CONTENT_TYPE
@@ -21,14 +41,14 @@ fn is_withheld(name: &str) -> bool {
 }
 
 /// `SERVER_NAME` and `SERVER_PORT` from the Host header, else the socket.
-fn server_name_and_port(host: Option<&str>, local: SocketAddr, https: bool) -> (String, String) {
+fn server_name_and_port<'a>(host: Option<&'a str>, peers: &'a Peers, https: bool) -> (&'a str, &'a str) {
     let default_port = if https { "443" } else { "80" };
     match host.filter(|h| !h.is_empty()) {
         Some(host) => match host.rsplit_once(':').filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit())) {
-            Some((name, port)) if !name.ends_with(']') || name.starts_with('[') => (name.to_string(), port.to_string()),
-            _ => (host.to_string(), default_port.to_string()),
+            Some((name, port)) if !name.ends_with(']') || name.starts_with('[') => (name, port),
+            _ => (host, default_port),
         },
-        None => (local.ip().to_string(), local.port().to_string()),
+        None => (&peers.local_ip, &peers.local_port),
     }
 }
 
@@ -47,17 +67,17 @@ fn protocol(version: http::Version) -> &'static [u8] {
 pub fn params(parts: &http::request::Parts, peers: &Peers, module: &Module) -> Params {
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let trusted = module.trusts_forwarding_from(peers.remote.ip());
-    let (mut remote_ip, mut remote_port) = (peers.remote.ip(), Some(peers.remote.port()));
+    let (mut remote_ip, mut remote_port) = (Cow::from(&peers.remote_ip), Some(Cow::from(&peers.remote_port)));
     let mut https = false;
     if trusted {
         if let Some((ip, port)) = header("x-forwarded-for").and_then(forwarded_client) {
-            (remote_ip, remote_port) = (ip, port);
+            (remote_ip, remote_port) = (ip.to_string().into(), port.map(|port| port.to_string().into()));
         }
         https = header("x-forwarded-proto").is_some_and(forwarded_https);
     }
     let path = parts.uri.path();
-    let decoded: std::borrow::Cow<'_, [u8]> = percent_encoding::percent_decode_str(path).into();
-    let (server_name, server_port) = server_name_and_port(header("host"), peers.local, https);
+    let decoded: Cow<'_, [u8]> = percent_encoding::percent_decode_str(path).into();
+    let (server_name, server_port) = server_name_and_port(header("host"), peers, https);
     let mut builder = Params::builder(1024);
     builder
         .push(b"GATEWAY_INTERFACE", b"CGI/1.1")
@@ -70,11 +90,11 @@ pub fn params(parts: &http::request::Parts, peers: &Peers, module: &Module) -> P
         .push(b"QUERY_STRING", parts.uri.query().unwrap_or("").as_bytes())
         .push(b"SERVER_NAME", server_name.as_bytes())
         .push(b"SERVER_PORT", server_port.as_bytes())
-        .push(b"REMOTE_ADDR", remote_ip.to_string().as_bytes())
+        .push(b"REMOTE_ADDR", remote_ip.as_bytes())
         .push(b"REQUEST_SCHEME", if https { b"https" } else { b"http" })
         .push(b"HTTPS", if https { b"on" } else { b"off" });
     if let Some(port) = remote_port {
-        builder.push(b"REMOTE_PORT", port.to_string().as_bytes());
+        builder.push(b"REMOTE_PORT", port.as_bytes());
     }
     if let Some(value) = parts.headers.get(http::header::CONTENT_TYPE) {
         builder.push(b"CONTENT_TYPE", value.as_bytes());
@@ -112,7 +132,7 @@ mod tests {
     }
 
     fn peers(remote: &str) -> Peers {
-        Peers { remote: remote.parse().unwrap(), local: "127.0.0.1:8123".parse().unwrap() }
+        Peers::new(remote.parse().unwrap(), "127.0.0.1:8123".parse().unwrap())
     }
 
     fn get(params: &Params, name: &str) -> Option<String> {

@@ -29,9 +29,9 @@ pub fn plain(status: http::StatusCode, text: impl Into<String>) -> hyper::Respon
 pub async fn handle(
     request: hyper::Request<Incoming>,
     context: Arc<Context>,
-    peers: Peers,
+    peers: Arc<Peers>,
 ) -> Result<hyper::Response<ResponseBody>, std::convert::Infallible> {
-    let (parts, body) = request.into_parts();
+    let (parts, upload) = request.into_parts();
     let header = |name: &str| parts.headers.get(name).map(|v| v.as_bytes());
     let module = &context.module;
     if !module.token_matches(header("ms-aspnetcore-token")) {
@@ -57,21 +57,19 @@ pub async fn handle(
         Some(kind) => super::windows_auth::with_remote_user(params, header(kind.auth_token_header())),
         None => params,
     };
-    let label = request::label(&params, &format!("HTTP from {}", peers.remote));
-    let (request, channels) = Request::new(params, label);
-    // A bodiless request (most GETs) needs no pump: its body is over now.
-    if http_body::Body::is_end_stream(&body) {
-        drop(channels.body);
-    } else {
-        tokio::spawn(pump_body(body, channels.body, channels.aborted.clone(), context.limits.max_body));
+    let label = request::label(&params, &peers.via);
+    // A bodiless request (most GETs) needs no channel and no pump.
+    let (request, channels) = Request::new(params, label, !http_body::Body::is_end_stream(&upload));
+    if let Some(chunks) = channels.body {
+        tokio::spawn(pump_body(upload, chunks, channels.aborted.clone(), context.limits.max_body));
     }
     context.pool.submit(request);
-    let mut output = channels.output;
+    let mut body = OutputBody::new(channels.output, channels.ticket);
     let mut parser = HeadParser::new();
     // Whether the body that came with the head is all of it.
     let mut whole = false;
     let head = loop {
-        let (data, last) = match output.recv().await {
+        let (data, last) = match body.recv().await {
             Some(Output::Stdout(data)) => (data, false),
             Some(Output::Last(data)) => (data, true),
             Some(Output::Stderr(text)) => {
@@ -97,10 +95,9 @@ pub async fn handle(
         }
     };
     let Some((head, rest)) = head else {
-        request::inflight::global().response_ended(&channels.ticket);
         return Ok(plain(http::StatusCode::INTERNAL_SERVER_ERROR, "The application sent no response.\n"));
     };
-    let body = OutputBody::new(Bytes::from(rest), output, channels.ticket, whole);
+    body.begin(Bytes::from(rest), whole);
     let mut response = hyper::Response::new(body.boxed());
     *response.status_mut() = http::StatusCode::from_u16(head.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
     if let Some(reason) = head.reason.filter(|r| Some(r.as_str()) != response.status().canonical_reason()) {

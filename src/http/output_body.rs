@@ -22,8 +22,23 @@ pub struct OutputBody {
 }
 
 impl OutputBody {
-    pub fn new(first: Bytes, output: Receiver<Output>, ticket: Ticket, whole: bool) -> Self {
-        Self { first: Some(first).filter(|b| !b.is_empty()), output, ticket, ended: false, whole }
+    /// Made before the app's head arrives, so that the response ends in
+    /// the registry however the exchange ends: hyper drops the exchange
+    /// (and this) when the client hangs up while the app still runs.
+    pub fn new(output: Receiver<Output>, ticket: Ticket) -> Self {
+        Self { first: None, output, ticket, ended: false, whole: false }
+    }
+
+    /// The app's next output while the exchange waits for the head.
+    pub async fn recv(&mut self) -> Option<Output> {
+        self.output.recv().await
+    }
+
+    /// The head has arrived with `first`, the body bytes that came with
+    /// it; `whole` when they are all of it.
+    pub fn begin(&mut self, first: Bytes, whole: bool) {
+        self.first = Some(first).filter(|b| !b.is_empty());
+        self.whole = whole;
     }
 
     fn end(&mut self) {

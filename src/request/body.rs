@@ -49,6 +49,15 @@ impl ChunkSource for ChannelSource {
     }
 }
 
+/// The body of a request that came without one.
+pub struct NoBody;
+
+impl ChunkSource for NoBody {
+    fn next_chunk(&mut self) -> io::Result<Option<Bytes>> {
+        Ok(None)
+    }
+}
+
 /// The request body (FCGI_STDIN) as a blocking reader, for application
 /// threads. Chunks arrive one at a time, so memory stays bounded whatever
 /// the upload size. Reads block the calling thread, never the runtime: call

@@ -39,7 +39,8 @@ pub fn latin1(bytes: &[u8]) -> String {
 
 /// Where the request's parts come from: the server side of the channels.
 pub struct Channels {
-    pub body: tokio::sync::mpsc::Sender<bytes::Bytes>,
+    /// `None` for a request made without a body.
+    pub body: Option<tokio::sync::mpsc::Sender<bytes::Bytes>>,
     /// Closed by [`Response::end`]: the server then sends END_REQUEST.
     pub output: tokio::sync::mpsc::Receiver<Output>,
     pub aborted: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -81,15 +82,20 @@ const OUTPUT_CHANNEL_CHUNKS: usize = 8;
 
 impl Request {
     /// Builds a request, registered as in flight under `label`, and the
-    /// server's ends of its channels.
-    pub fn new(params: Params, label: String) -> (Self, Channels) {
-        let (body_tx, body_rx) = tokio::sync::mpsc::channel(BODY_CHANNEL_CHUNKS);
+    /// server's ends of its channels. A request known to come without a
+    /// body (`has_body` false: most HTTP GETs) gets no body channel.
+    pub fn new(params: Params, label: String, has_body: bool) -> (Self, Channels) {
         let (output_tx, output_rx) = tokio::sync::mpsc::channel(OUTPUT_CHANNEL_CHUNKS);
         let aborted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let ticket = inflight::global().register(label);
         let ended = std::sync::Arc::default();
         let sink = response::ChannelSink::new(output_tx, aborted.clone(), std::sync::Arc::clone(&ended));
-        let body = Body::new(body::ChannelSource::new(body_rx, aborted.clone(), ended));
+        let (body, body_tx) = if has_body {
+            let (body_tx, body_rx) = tokio::sync::mpsc::channel(BODY_CHANNEL_CHUNKS);
+            (Body::new(body::ChannelSource::new(body_rx, aborted.clone(), ended)), Some(body_tx))
+        } else {
+            (Body::new(body::NoBody), None)
+        };
         let request = Request { params, body, response: Response::new(sink, ticket.clone()) };
         (request, Channels { body: body_tx, output: output_rx, aborted, ticket })
     }

@@ -140,10 +140,10 @@ fn on_event(event: Event, conn: &mut ServerConnection, current: &mut Option<Curr
     match event {
         Event::Request { request_id, params, .. } => {
             let label = crate::request::label(&params, &format!("FastCGI request {request_id}"));
-            let (request, channels) = Request::new(params, label);
+            let (request, channels) = Request::new(params, label, true);
             *current = Some(Current {
                 request_id,
-                body: Some(channels.body),
+                body: channels.body,
                 held: None,
                 output: channels.output,
                 aborted: channels.aborted,

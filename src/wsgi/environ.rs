@@ -17,6 +17,15 @@ const RAW_KEYS: [(&[u8], &str); 4] = [
     (b"HTTP_X_ORIGINAL_URL", "wfastcgi.http_x_original_url"),
 ];
 
+/// A CGI value as a native string (latin-1), made straight from the bytes
+/// when they are ASCII, as nearly all are: no Rust string on the way.
+fn native_string<'py>(py: Python<'py>, value: &[u8]) -> Bound<'py, PyString> {
+    match std::str::from_utf8(value) {
+        Ok(text) if text.is_ascii() => PyString::new(py, text),
+        _ => PyString::new(py, &latin1(value)),
+    }
+}
+
 /// The constant part of every environ, built once at start-up.
 pub struct Template {
     base: Py<PyDict>,
@@ -44,12 +53,12 @@ struct Known {
 }
 
 impl Known {
-    fn note(&mut self, name: &[u8], value: &[u8], text: &str) {
+    fn note(&mut self, name: &[u8], value: &[u8]) {
         match name {
-            b"SCRIPT_NAME" => self.script_name = Some(text.to_string()),
-            b"PATH_INFO" => self.path_info = Some(text.to_string()),
-            b"HTTP_X_ORIGINAL_URL" => self.original_url = Some(text.to_string()),
-            b"REQUEST_URI" => self.request_uri = Some(text.to_string()),
+            b"SCRIPT_NAME" => self.script_name = Some(latin1(value)),
+            b"PATH_INFO" => self.path_info = Some(latin1(value)),
+            b"HTTP_X_ORIGINAL_URL" => self.original_url = Some(latin1(value)),
+            b"REQUEST_URI" => self.request_uri = Some(latin1(value)),
             b"QUERY_STRING" => self.has_query = true,
             b"HTTPS" => self.https |= value.eq_ignore_ascii_case(b"on"),
             b"SERVER_PORT_SECURE" => self.https |= value == b"1",
@@ -83,8 +92,8 @@ impl Template {
         let mut known = Known::default();
         let mut keys = self.keys.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         for (name, value) in params.iter() {
-            let text = latin1(value);
-            known.note(name, value, &text);
+            let text = native_string(py, value);
+            known.note(name, value);
             if let Some((_, raw_key)) = RAW_KEYS.iter().find(|(n, _)| *n == name) {
                 environ.set_item(*raw_key, PyBytes::new(py, value))?;
             }

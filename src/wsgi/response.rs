@@ -5,7 +5,7 @@ use super::report::{self, REQUEST_CONTEXT};
 use super::start_response::{SendError, StartResponse};
 use crate::request::ResponseHandle;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
 /// How failures are reported, from the settings.
 #[derive(Debug, Clone, Copy)]
@@ -75,7 +75,10 @@ fn call(
     // server or gateway must call that method upon completion of the current
     // request, whether the request was completed normally, or terminated
     // early due to an application error" (or a disconnect).
-    let closed = match result.getattr_opt("close") {
+    // A plain list or tuple has none: asking would raise and format an
+    // AttributeError for every request.
+    let plain = result.is_exact_instance_of::<PyList>() || result.is_exact_instance_of::<PyTuple>();
+    let closed = match if plain { Ok(None) } else { result.getattr_opt("close") } {
         Ok(Some(close)) => close.call0().map(drop),
         Ok(None) => Ok(()),
         Err(err) => Err(err),
@@ -93,12 +96,8 @@ fn stream(
 ) -> Result<(), Failure> {
     // A list or tuple says how many chunks come: the last one can travel
     // with the end of the request.
-    let known_len = if result.is_instance_of::<pyo3::types::PyList>() || result.is_instance_of::<pyo3::types::PyTuple>()
-    {
-        result.len().ok()
-    } else {
-        None
-    };
+    let known_len =
+        if result.is_instance_of::<PyList>() || result.is_instance_of::<PyTuple>() { result.len().ok() } else { None };
     if known_len.is_some_and(|n| n <= 1) {
         response.last_follows();
     }

@@ -275,3 +275,19 @@ fn wrk_finds_no_errors() {
     assert!(out.status.success() && text.contains("requests in"), "{text}");
     assert!(!text.contains("Non-2xx") && !text.contains("Socket errors"), "{text}");
 }
+
+#[test]
+fn a_client_that_hangs_up_before_the_head_leaves_no_response_in_flight() {
+    let gateway = start(&["apps:slow_or_closed"], &[]);
+    let mut early = TcpStream::connect(("127.0.0.1", gateway.port)).unwrap();
+    // `slow` sends its head with its first chunk, 200 ms from now.
+    early.write_all(b"GET /?3 HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    drop(early);
+    wait_until("the app to close the abandoned iterable", || request(gateway.port, "GET", "/closed", b"").body == b"1");
+    // The watchdog warns about a response left in flight a second after
+    // its app finished; it looks every 250 ms.
+    std::thread::sleep(Duration::from_millis(1600));
+    let log = gateway.log_text();
+    assert!(!log.contains("has not ended"), "the abandoned request was left in flight:\n{log}");
+}
