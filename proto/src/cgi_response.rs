@@ -40,12 +40,22 @@ impl HeadParser {
         Self::default()
     }
 
-    /// Feeds stdout bytes. Returns the head and the body bytes that came
-    /// after it once the blank line has arrived, `None` before.
-    pub fn feed(&mut self, bytes: &[u8]) -> Result<Option<(Head, Vec<u8>)>, Malformed> {
-        let scan_from = self.buf.len().saturating_sub(3);
-        self.buf.extend_from_slice(bytes);
-        let Some((head_end, body_start)) = find_blank_line(&self.buf, scan_from) else {
+    /// Feeds stdout bytes. Once the blank line has arrived, returns the
+    /// head and where in `bytes` the body begins (the rest of `bytes` is
+    /// body); `None` before. A head that arrives whole in one call, the
+    /// common case, is parsed where it lies, without a copy.
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<Option<(Head, usize)>, Malformed> {
+        let held = self.buf.len();
+        let found = if held == 0 {
+            find_blank_line(bytes, 0).map(|(head_end, body_start)| (bytes, head_end, body_start))
+        } else {
+            self.buf.extend_from_slice(bytes);
+            find_blank_line(&self.buf, held.saturating_sub(3)).map(|(end, start)| (&self.buf[..], end, start))
+        };
+        let Some((block, head_end, body_start)) = found else {
+            if held == 0 {
+                self.buf.extend_from_slice(bytes);
+            }
             if self.buf.len() > MAX_HEAD_LEN {
                 return Err(Malformed::TooLong);
             }
@@ -54,10 +64,11 @@ impl HeadParser {
         if head_end > MAX_HEAD_LEN {
             return Err(Malformed::TooLong);
         }
-        let head = parse_lines(&self.buf[..head_end])?;
-        let body = self.buf.split_off(body_start);
+        let head = parse_lines(&block[..head_end])?;
+        // The blank line ends in `bytes`: nothing held before had one.
+        let body_at = body_start - held;
         self.buf.clear();
-        Ok(Some((head, body)))
+        Ok(Some((head, body_at)))
     }
 
     /// At the end of the output without a blank line: the lines so far, if
@@ -128,11 +139,11 @@ mod tests {
         for split in 0..stream.len() {
             let mut parser = HeadParser::new();
             let (head, body) = match parser.feed(&stream[..split]).unwrap() {
-                Some((head, mut body)) => {
-                    body.extend_from_slice(&stream[split..]);
-                    (head, body)
+                Some((head, at)) => (head, [&stream[at..split], &stream[split..]].concat()),
+                None => {
+                    let (head, at) = parser.feed(&stream[split..]).unwrap().unwrap();
+                    (head, stream[split + at..].to_vec())
                 }
-                None => parser.feed(&stream[split..]).unwrap().unwrap(),
             };
             assert_eq!((head.status, head.reason.as_deref()), (201, Some("Made")));
             assert_eq!(head.headers.len(), 2);

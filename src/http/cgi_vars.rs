@@ -77,7 +77,8 @@ pub fn params(parts: &http::request::Parts, peers: &Peers, module: &Module) -> P
     }
     let path = parts.uri.path();
     let decoded: Cow<'_, [u8]> = percent_encoding::percent_decode_str(path).into();
-    let (server_name, server_port) = server_name_and_port(header("host"), peers, https);
+    let host = parts.headers.get(http::header::HOST).and_then(|v| v.to_str().ok());
+    let (server_name, server_port) = server_name_and_port(host, peers, https);
     let mut builder = Params::builder(1024);
     builder
         .push(b"GATEWAY_INTERFACE", b"CGI/1.1")
@@ -102,8 +103,15 @@ pub fn params(parts: &http::request::Parts, peers: &Peers, module: &Module) -> P
     if let Some(value) = parts.headers.get(http::header::CONTENT_LENGTH) {
         builder.push(b"CONTENT_LENGTH", value.as_bytes());
     }
+    // One pass: a header's values come one after another.
     let mut values: Vec<&[u8]> = Vec::new();
-    for name in parts.headers.keys() {
+    let mut headers = parts.headers.iter().peekable();
+    while let Some((name, value)) = headers.next() {
+        values.clear();
+        values.push(value.as_bytes());
+        while let Some((_, more)) = headers.next_if(|(next, _)| *next == name) {
+            values.push(more.as_bytes());
+        }
         let name = name.as_str();
         // A header spelt with `_` would pose as another once `-` becomes
         // `_` (X_Forwarded_For as X-Forwarded-For): dropped, as gunicorn does.
@@ -111,11 +119,19 @@ pub fn params(parts: &http::request::Parts, peers: &Peers, module: &Module) -> P
             continue;
         }
         let separator: &[u8] = if name == "cookie" { b"; " } else { b", " };
-        values.clear();
-        values.extend(parts.headers.get_all(name).iter().map(|v| v.as_bytes()));
         builder.push_header(b"HTTP_", name.as_bytes(), &values, separator);
     }
     builder.finish()
+}
+
+/// How logs name the request: method, URL and connection, as
+/// [`crate::request::label`] does for PARAMS, straight from hyper's parts.
+pub fn label(parts: &http::request::Parts, peers: &Peers) -> String {
+    const MOST: usize = 200;
+    let url = parts.uri.path_and_query().map_or(parts.uri.path(), |pq| pq.as_str());
+    // A URI is ASCII, so bytes are characters.
+    let (url, cut) = if url.len() > MOST { (&url[..MOST], "…") } else { (url, "") };
+    format!("{} {url}{cut} ({})", parts.method, peers.via)
 }
 
 #[cfg(test)]
@@ -175,6 +191,18 @@ mod tests {
         assert_eq!(get(&elsewhere, "HTTPS").as_deref(), Some("off"));
         let no_module = params(&parts("/", &headers), &peers("127.0.0.1:4000"), &Module::default());
         assert_eq!(get(&no_module, "REMOTE_ADDR").as_deref(), Some("127.0.0.1"));
+    }
+
+    #[test]
+    fn a_header_sent_twice_is_one_variable_and_the_label_names_the_request() {
+        let request = parts("/a?b=1", &[("X-Many", "1"), ("Host", "h"), ("x-many", "2"), ("Cookie", "a=1")]);
+        let params = params(&request, &peers("192.0.2.1:4000"), &Module::default());
+        assert_eq!(get(&params, "HTTP_X_MANY").as_deref(), Some("1, 2"));
+        assert_eq!(get(&params, "HTTP_HOST").as_deref(), Some("h"));
+        assert_eq!(get(&params, "HTTP_COOKIE").as_deref(), Some("a=1"));
+        assert_eq!(label(&request, &peers("192.0.2.1:4000")), "POST /a?b=1 (HTTP from 192.0.2.1:4000)");
+        let long = parts(&format!("/{}", "x".repeat(300)), &[]);
+        assert_eq!(label(&long, &peers("192.0.2.1:4000")).chars().filter(|c| *c == 'x').count(), 199);
     }
 
     #[test]

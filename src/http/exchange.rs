@@ -6,7 +6,7 @@
 use super::cgi_vars::{self, Peers};
 use super::output_body::OutputBody;
 use super::Context;
-use crate::request::{self, Output, Request};
+use crate::request::{Output, Request};
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
 use hyper::body::Incoming;
@@ -57,7 +57,7 @@ pub async fn handle(
         Some(kind) => super::windows_auth::with_remote_user(params, header(kind.auth_token_header())),
         None => params,
     };
-    let label = request::label(&params, &peers.via);
+    let label = cgi_vars::label(&parts, &peers);
     // A bodiless request (most GETs) needs no channel and no pump.
     let (request, channels) = Request::new(params, label, !http_body::Body::is_end_stream(&upload));
     if let Some(chunks) = channels.body {
@@ -76,16 +76,16 @@ pub async fn handle(
                 tracing::error!("{}", String::from_utf8_lossy(&text).trim_end());
                 continue;
             }
-            None => break std::mem::take(&mut parser).finish().ok().flatten().map(|head| (head, Vec::new())),
+            None => break std::mem::take(&mut parser).finish().ok().flatten().map(|head| (head, Bytes::new())),
         };
         match parser.feed(&data) {
-            Ok(Some(found)) => {
+            Ok(Some((head, at))) => {
                 whole = last;
-                break Some(found);
+                break Some((head, data.slice(at..)));
             }
             Ok(None) if last => {
                 whole = true;
-                break std::mem::take(&mut parser).finish().ok().flatten().map(|head| (head, Vec::new()));
+                break std::mem::take(&mut parser).finish().ok().flatten().map(|head| (head, Bytes::new()));
             }
             Ok(None) => {}
             Err(err) => {
@@ -97,7 +97,7 @@ pub async fn handle(
     let Some((head, rest)) = head else {
         return Ok(plain(http::StatusCode::INTERNAL_SERVER_ERROR, "The application sent no response.\n"));
     };
-    body.begin(Bytes::from(rest), whole);
+    body.begin(rest, whole);
     let mut response = hyper::Response::new(body.boxed());
     *response.status_mut() = http::StatusCode::from_u16(head.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
     if let Some(reason) = head.reason.filter(|r| Some(r.as_str()) != response.status().canonical_reason()) {
@@ -111,8 +111,14 @@ pub async fn handle(
         if name.eq_ignore_ascii_case("transfer-encoding") || name.eq_ignore_ascii_case("connection") {
             continue;
         }
-        let value: Vec<u8> = value.chars().map(|c| c as u8).collect();
-        match (http::HeaderName::try_from(name.as_str()), http::HeaderValue::from_bytes(&value)) {
+        // The head's text is latin-1 read as chars; ASCII, nearly always,
+        // becomes the header value without a copy.
+        let value = if value.is_ascii() {
+            http::HeaderValue::from_maybe_shared(Bytes::from(value))
+        } else {
+            http::HeaderValue::from_bytes(&value.chars().map(|c| c as u8).collect::<Vec<u8>>())
+        };
+        match (http::HeaderName::try_from(name.as_str()), value) {
             (Ok(name), Ok(value)) => drop(headers.append(name, value)),
             _ => tracing::warn!("dropped the response header {name:?}: not valid HTTP"),
         }

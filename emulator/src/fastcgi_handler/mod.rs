@@ -180,7 +180,7 @@ async fn talk(
                 decoder.feed(&buf[..n]);
                 while let Some(record) = decoder.decode().map_err(std::io::Error::other)? {
                     match record {
-                        Record::Stdout { content, .. } => out.on_stdout(content).await,
+                        Record::Stdout { content, .. } => out.on_stdout(content.into()).await,
                         Record::Stderr { content, .. } if out.on_stderr(&content, app.stderr_mode) => {
                             return Ok(Ended::Kill);
                         }

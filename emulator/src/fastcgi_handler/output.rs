@@ -53,17 +53,17 @@ impl Output {
         }
     }
 
-    pub(super) async fn on_stdout(&mut self, content: Vec<u8>) {
+    pub(super) async fn on_stdout(&mut self, content: Bytes) {
         if self.failure.is_some() {
             return;
         }
         let body = match self.parser.as_mut() {
             Some(parser) => match parser.feed(&content) {
                 Ok(None) => return,
-                Ok(Some((head, body))) => {
+                Ok(Some((head, at))) => {
                     self.parser = None;
                     self.head = Some(head);
-                    body
+                    content.slice(at..)
                 }
                 Err(malformed) => {
                     self.parser = None;
@@ -75,7 +75,7 @@ impl Output {
         };
         if !body.is_empty() {
             self.held_len += body.len() as u64;
-            self.held.push(Bytes::from(body));
+            self.held.push(body);
         }
         if self.reply.is_none() {
             self.flush().await;
