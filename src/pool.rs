@@ -124,8 +124,11 @@ impl Shared {
             // with an empty response.
             return;
         }
-        // A spinning thread takes it from the queue: no one need be woken.
-        let sleeper = if state.spinning { None } else { state.idle.pop() };
+        // A spinning thread takes one request from the queue: no one need
+        // be woken for it. Another one that comes meanwhile wakes a sleeper,
+        // or it would wait for whatever the spinning thread runs next.
+        let for_spinner = state.spinning && state.queue.is_empty();
+        let sleeper = if for_spinner { None } else { state.idle.pop() };
         match sleeper {
             Some(spot) => {
                 drop(state);
@@ -215,6 +218,23 @@ mod tests {
 
     fn request() -> Request {
         Request::new(Params::from_pairs([]), "test".into(), false).0
+    }
+
+    #[test]
+    fn while_a_thread_spins_one_request_waits_for_it_and_the_next_wakes_a_sleeper() {
+        let shared = Shared::default();
+        let spot = Arc::new(Spot::default());
+        {
+            let mut state = lock(&shared.state);
+            state.idle.push(spot.clone());
+            state.spinning = true;
+        }
+        shared.submit(request());
+        assert!(lock(&spot.request).is_none(), "the first is left for the spinning thread");
+        assert_eq!(shared.queued.load(Ordering::Acquire), 1);
+        shared.submit(request());
+        assert!(lock(&spot.request).is_some(), "the second went to the sleeping thread");
+        assert_eq!(shared.queued.load(Ordering::Acquire), 1);
     }
 
     #[test]
