@@ -14,7 +14,7 @@
 //! instead of waking a sleeper. Only one thread spins at a time, so the
 //! others sleep and cost nothing.
 
-use crate::app::App;
+use crate::app::{App, Requests};
 use crate::request::Request;
 use crossbeam_utils::Backoff;
 use std::collections::VecDeque;
@@ -157,6 +157,22 @@ impl Shared {
     }
 }
 
+/// One application thread's view of the pool.
+struct PoolThread {
+    shared: Arc<Shared>,
+    spot: Arc<Spot>,
+}
+
+impl Requests for PoolThread {
+    fn next(&mut self) -> Option<Request> {
+        self.shared.next(&self.spot)
+    }
+
+    fn ready(&mut self) -> Option<Request> {
+        self.shared.pop(&mut lock(&self.shared.state))
+    }
+}
+
 pub struct Pool {
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
@@ -170,9 +186,7 @@ impl Pool {
                 let app = app.clone();
                 let shared = shared.clone();
                 std::thread::Builder::new().name(format!("iiswsgi-app-{index}")).spawn(move || {
-                    let spot = Arc::new(Spot::default());
-                    let mut next = || shared.next(&spot);
-                    app.run_thread(&mut next);
+                    app.run_thread(&mut PoolThread { shared, spot: Arc::new(Spot::default()) });
                 })
             })
             .collect::<Result<_, _>>()?;

@@ -63,6 +63,11 @@ pub trait OutputSink: Send + Sync {
 
     /// Ends the request (END_REQUEST after what was sent). Called once.
     fn end(&self);
+
+    /// Whether [`OutputSink::end`] may block (it writes to a socket).
+    fn end_may_block(&self) -> bool {
+        true
+    }
 }
 
 /// The async server's side: a bounded channel to the connection task.
@@ -124,6 +129,11 @@ impl OutputSink for ChannelSink {
     fn end(&self) {
         self.ended.store(true, Ordering::Release);
         self.output.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+    }
+
+    /// Ending only drops the channel's sender.
+    fn end_may_block(&self) -> bool {
+        false
     }
 }
 
@@ -211,6 +221,11 @@ impl Response {
     /// A handle for objects that may outlive the request.
     pub fn handle(&self) -> ResponseHandle {
         self.handle.clone()
+    }
+
+    /// Whether [`Response::end`] may block the calling thread.
+    pub fn end_may_block(&self) -> bool {
+        self.handle.shared.sink.end_may_block()
     }
 
     /// Ends the response: END_REQUEST goes out after what was sent, and

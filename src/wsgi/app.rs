@@ -4,7 +4,7 @@ use super::log_writer::LogWriter;
 use super::paths::PathRules;
 use super::response::{self, Reporting};
 use super::site;
-use crate::app::App;
+use crate::app::{App, Requests};
 use crate::request::{latin1, Body, Params, Request, Response};
 use crate::restart::{self, RestartWatcher};
 use crate::shutdown::Shutdown;
@@ -213,18 +213,30 @@ impl App for WsgiApp {
 
     /// Attaches the thread to the interpreter once and detaches only while
     /// waiting for the next request (granian's pattern).
-    fn run_thread(&self, next: &mut (dyn FnMut() -> Option<Request> + Send)) {
+    fn run_thread(&self, requests: &mut dyn Requests) {
         Python::attach(|py| {
             let mut served: Option<Response> = None;
             loop {
-                // One release of the GIL per request: ending the last
-                // response and waiting for the next request together.
-                let request = py.detach(|| {
-                    if let Some(response) = served.take() {
+                // A request already waiting is served without letting go
+                // of the GIL: the application threads share it, and handing
+                // it to another thread between two short requests cost more
+                // than either (a futex wake and a context switch each way).
+                // Otherwise one release per request: ending the last
+                // response and waiting for the next together. The response
+                // goes before the wait: it holds its connection open.
+                let request = match served.take() {
+                    Some(response) if !response.end_may_block() => {
                         response.end();
+                        drop(response);
+                        requests.ready().or_else(|| py.detach(|| requests.next()))
                     }
-                    next()
-                });
+                    Some(response) => py.detach(|| {
+                        response.end();
+                        drop(response);
+                        requests.next()
+                    }),
+                    None => py.detach(|| requests.next()),
+                };
                 let Some(request) = request else { break };
                 if tracing::enabled!(tracing::Level::DEBUG) {
                     let method = request.param("REQUEST_METHOD").unwrap_or_default();
