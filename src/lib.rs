@@ -30,6 +30,7 @@ pub use iiswsgi_proto::fastcgi;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub mod app;
+pub mod backoff;
 pub mod cli;
 pub mod doctor;
 pub mod http;

@@ -16,7 +16,6 @@
 
 use crate::app::{App, Requests};
 use crate::request::Request;
-use crossbeam_utils::Backoff;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -93,22 +92,18 @@ impl Shared {
         }
     }
 
-    /// Waits a little for a request to be queued, without sleeping (some
-    /// microseconds: crossbeam's `Backoff` spins, then yields the
-    /// processor); the caller is the spinning thread.
+    /// Waits a little for a request to be queued, without sleeping; the
+    /// caller is the spinning thread.
     fn spin(&self) -> Option<Request> {
-        let backoff = Backoff::new();
-        while !backoff.is_completed() {
-            backoff.snooze();
-            if self.queued.load(Ordering::Acquire) > 0 {
-                let mut state = lock(&self.state);
-                if let Some(request) = self.pop(&mut state) {
-                    state.spinning = false;
-                    return Some(request);
-                }
+        crate::backoff::briefly(|| {
+            if self.queued.load(Ordering::Acquire) == 0 {
+                return None;
             }
-        }
-        None
+            let mut state = lock(&self.state);
+            let request = self.pop(&mut state)?;
+            state.spinning = false;
+            Some(request)
+        })
     }
 
     fn pop(&self, state: &mut State) -> Option<Request> {
@@ -169,6 +164,9 @@ impl Requests for PoolThread {
     }
 
     fn ready(&mut self) -> Option<Request> {
+        if self.shared.queued.load(Ordering::Acquire) == 0 {
+            return None;
+        }
         self.shared.pop(&mut lock(&self.shared.state))
     }
 }

@@ -100,7 +100,7 @@ impl Template {
             match keys.get(name) {
                 Some(key) => environ.set_item(key.bind(py), text)?,
                 None => {
-                    let key = PyString::new(py, &latin1(name));
+                    let key = native_string(py, name);
                     if keys.len() < MAX_CACHED_KEYS {
                         keys.insert(name.to_vec(), key.clone().unbind());
                     }

@@ -24,7 +24,6 @@ use crate::app::App;
 use crate::request::Request;
 use crate::shutdown::Shutdown;
 use crate::transport::{PeerFilter, StdListener};
-use crossbeam_utils::Backoff;
 use iiswsgi_proto::fastcgi::Limits;
 use std::collections::HashMap;
 use std::io;
@@ -129,16 +128,7 @@ impl Reactor {
     /// The key of the next ready socket, or `None` after a quiet while.
     fn wait(&self) -> Option<u64> {
         if !self.spinning.swap(true, Ordering::Acquire) {
-            let backoff = Backoff::new();
-            let ready = loop {
-                if let Some(key) = self.poll(0) {
-                    break Some(key);
-                }
-                if backoff.is_completed() {
-                    break None;
-                }
-                backoff.snooze();
-            };
+            let ready = crate::backoff::briefly(|| self.poll(0));
             self.spinning.store(false, Ordering::Release);
             if ready.is_some() {
                 return ready;
