@@ -5,8 +5,8 @@ server; nginx also against granian on its own and nginx's own `return
 import os
 import tempfile
 
-from benchlib import (FLUP_SERVER, IISWSGI, PYTHON, VENV, WORK, Process, app_dir, check, free_port, median_of,
-                      row, wait_http, wait_socket, write, wrk)
+from benchlib import (FLUP_SERVER, IISWSGI, PYTHON, VENV, WORK, Process, app_dir, check, free_port,
+                      interleaved, median_of, row, wait_http, wait_socket, write, wrk)
 
 NGINX_CONF = '''daemon off;
 master_process off;
@@ -138,18 +138,38 @@ def start_backend(kind, front, app='hello', threads=None):
     return process
 
 
-def against_flup(front, threads=()):
+def against_flup(front, threads=(), extra=None):
     """iiswsgi (its default threads, then each of `threads`) and flup behind
-    `front`; their medians."""
-    results = {}
-    for kind, count in [('iiswsgi', None)] + [('iiswsgi', t) for t in threads] + [('flup', None)]:
-        backend = start_backend(kind, front, threads=count)
-        try:
-            name = kind if count is None else '%s --threads %d' % (kind, count)
-            results[name] = median_of(lambda: wrk(front.url, 32, threads=2))
-        finally:
-            backend.stop()
-    return results
+    `front`, and the `extra` servers (name: start), measured in turn; their
+    medians."""
+    def start(kind, count):
+        return start_backend(kind, front, threads=count).stop, front.url
+
+    servers = {'iiswsgi': lambda: start('iiswsgi', None)}
+    for count in threads:
+        servers['iiswsgi --threads %d' % count] = lambda count=count: start('iiswsgi', count)
+    servers['flup'] = lambda: start('flup', None)
+    servers.update(extra or {})
+    # The backends take turns on the one socket the front end points to.
+    return interleaved(servers, lambda url: wrk(url, 32, threads=2), together=False)
+
+
+def running(url):
+    """A server that runs anyway (the front end itself), for `interleaved`."""
+    return (lambda: None), url
+
+
+def start_granian():
+    port = free_port()
+    granian = Process([os.path.join(VENV, 'bin', 'granian'), '--interface', 'wsgi', '--host', '127.0.0.1',
+                       '--port', str(port), '--workers', '1', 'bench_app:hello'], cwd=app_dir())
+    url = 'http://127.0.0.1:%d/' % port
+    try:
+        wait_http(url)
+    except RuntimeError:
+        granian.stop()
+        raise
+    return granian.stop, url
 
 
 def scenario_b():
@@ -157,16 +177,9 @@ def scenario_b():
     try:
         # --threads 4 as in F: on this CPU-bound app the default 8 threads
         # spend their time handing the GIL around.
-        results = against_flup(nginx, threads=(4,))
-        port = free_port()
-        granian = Process([os.path.join(VENV, 'bin', 'granian'), '--interface', 'wsgi', '--host', '127.0.0.1',
-                           '--port', str(port), '--workers', '1', 'bench_app:hello'], cwd=app_dir())
-        try:
-            wait_http('http://127.0.0.1:%d/' % port)
-            results['granian'] = median_of(lambda: wrk('http://127.0.0.1:%d/' % port, 32, threads=2))
-        finally:
-            granian.stop()
-        results['nginx return 200'] = median_of(lambda: wrk('http://127.0.0.1:%d/' % nginx.floor, 32, threads=2))
+        floor_url = 'http://127.0.0.1:%d/' % nginx.floor
+        results = against_flup(nginx, threads=(4,), extra={'granian': start_granian,
+                                                           'nginx return 200': lambda: running(floor_url)})
         floor = results['nginx return 200'][0]
         for name, (rps, p99) in results.items():
             row('B', name, rps, 'req/s', floor, 'p99 %.2f ms' % p99)
@@ -192,8 +205,7 @@ def scenario_b():
     for server in (Apache, Lighttpd):
         front = server()
         try:
-            results = against_flup(front)
-            results[front.name + ' static file'] = median_of(lambda: wrk(front.floor_url, 32, threads=2))
+            results = against_flup(front, extra={front.name + ' static file': lambda: running(front.floor_url)})
         finally:
             front.stop()
         for name, (rps, p99) in results.items():

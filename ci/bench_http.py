@@ -5,7 +5,7 @@ process with 32 threads against 32 FastCGI processes."""
 import os
 
 from benchlib import (IISWSGI, VENV, WORK, Process, app_dir, check, emulate, free_port, gateways,
-                      median_of, peak_rss_kib, row, transfer, wait_http, write, wrk)
+                      interleaved, median_of, peak_rss_kib, row, transfer, wait_http, write, wrk)
 
 THREADS = 4
 
@@ -37,8 +37,27 @@ def http_server(kind, spec='bench_app:hello', threads=THREADS):
                      '-b', '127.0.0.1:%d' % port, spec],
     }[kind]
     process = Process(args, cwd=app_dir())
-    wait_http(url)
+    try:
+        wait_http(url)
+    except RuntimeError:
+        process.stop()
+        raise
     return process, url
+
+
+def serving(kind, threads=THREADS):
+    process, url = http_server(kind, threads=threads)
+    return process.stop, url
+
+
+def hammer(url):
+    """One wrk run as every F comparison makes it: 32 connections, 2 threads."""
+    return wrk(url, 32, threads=2)
+
+
+def emulated(folder):
+    process, url = emulate(folder)
+    return process.stop, url
 
 
 def platform_site(name, app, threads):
@@ -64,13 +83,8 @@ def platform_site(name, app, threads):
 
 def scenario_f():
     # F: the same hello app and thread count under each HTTP server.
-    results = {}
-    for kind in ('iiswsgi', 'granian', 'waitress', 'gunicorn'):
-        process, url = http_server(kind)
-        try:
-            results[kind] = median_of(lambda: wrk(url, 32, threads=2))
-        finally:
-            process.stop()
+    results = interleaved({kind: lambda kind=kind: serving(kind)
+                           for kind in ('iiswsgi', 'granian', 'waitress', 'gunicorn')}, hammer)
     for kind, (rps, p99) in results.items():
         row('F (%d threads)' % THREADS, kind, rps, 'req/s', results['granian'][0], 'p99 %.2f ms' % p99)
     ours = results['iiswsgi'][0]
@@ -78,25 +92,16 @@ def scenario_f():
     check('F: iiswsgi >= 5x waitress', ours >= 5 * results['waitress'][0], '%.2fx' % (ours / results['waitress'][0]))
     # One thread each: what is left once the threads stop taking the GIL
     # from each other.
-    single = {}
-    for kind in ('iiswsgi', 'granian'):
-        process, url = http_server(kind, threads=1)
-        try:
-            single[kind] = median_of(lambda: wrk(url, 32, threads=2))
-        finally:
-            process.stop()
+    single = interleaved({kind: lambda kind=kind: serving(kind, threads=1) for kind in ('iiswsgi', 'granian')},
+                         hammer)
     for kind, (rps, p99) in single.items():
         row('F (1 thread)', kind, rps, 'req/s', single['granian'][0], 'p99 %.2f ms' % p99)
 
     # The emulator's two paths to the same app and threads.
-    paths = {}
-    for label, folder in (('httpPlatformHandler', platform_site('hph-hello', 'hello', THREADS)),
-                          ('FastCGI, maxInstances=%d' % THREADS, gateways(instances=THREADS)['iiswsgi'])):
-        process, url = emulate(folder)
-        try:
-            paths[label] = median_of(lambda: wrk(url, 16, threads=2))
-        finally:
-            process.stop()
+    folders = {'httpPlatformHandler': platform_site('hph-hello', 'hello', THREADS),
+               'FastCGI, maxInstances=%d' % THREADS: gateways(instances=THREADS)['iiswsgi']}
+    paths = interleaved({label: lambda folder=folder: emulated(folder) for label, folder in folders.items()},
+                        lambda url: wrk(url, 16, threads=2))
     fastcgi = paths['FastCGI, maxInstances=%d' % THREADS][0]
     for label, (rps, p99) in paths.items():
         row('F emulator', label, rps, 'req/s', fastcgi, 'p99 %.2f ms' % p99)
@@ -104,18 +109,20 @@ def scenario_f():
     # An I/O-bound app (10 ms each) and 32 clients: one HTTP process with 32
     # threads against 32 FastCGI processes, requests/s and the RSS of all
     # the app processes.
-    sleepy = {}
-    sites = [('HTTP mode, 1 process, 32 threads', platform_site('hph-sleepy', 'sleepy', 32))]
+    sites = {'HTTP mode, 1 process, 32 threads': platform_site('hph-sleepy', 'sleepy', 32)}
     for kind, folder in gateways(instances=32, app='sleepy').items():
         if kind != 'floor':
-            sites.append(('FastCGI %s, maxInstances=32' % kind, folder))
-    for label, folder in sites:
+            sites['FastCGI %s, maxInstances=32' % kind] = folder
+
+    def start(folder):
         process, url = emulate(folder)
-        try:
-            rps = median_of(lambda: wrk(url, 32, threads=2))[0]
-            sleepy[label] = (rps, rss_kib(process.children()))
-        finally:
-            process.stop()
+        return process.stop, (process, url)
+
+    def run(target):
+        process, url = target
+        return wrk(url, 32, threads=2)[0], rss_kib(process.children())
+
+    sleepy = interleaved({label: lambda folder=folder: start(folder) for label, folder in sites.items()}, run)
     http_rps, http_rss = sleepy['HTTP mode, 1 process, 32 threads']
     for label, (rps, rss) in sleepy.items():
         row('F sleep 10 ms, 32 clients', label, rps, 'req/s', http_rps, 'app processes RSS %d MiB' % (rss // 1024))

@@ -135,11 +135,47 @@ def wrk(url, connections, threads=1, pin=None):
     return rps, float(p99.group(1)) * scale
 
 
-def median_of(measure):
-    runs = [measure() for _ in range(REPEATS)]
+def median(runs):
     if isinstance(runs[0], tuple):
         return tuple(statistics.median(r[i] for r in runs) for i in range(len(runs[0])))
     return statistics.median(runs)
+
+
+def median_of(measure):
+    return median([measure() for _ in range(REPEATS)])
+
+
+def interleaved(servers, measure, together=True):
+    """The medians of REPEATS rounds, each measuring every server once in
+    turn (A B C A B C, not A A A B B B): this VM's speed drifts by a third
+    over minutes, and a ratio is only worth something when its two sides
+    ran in the same state of the machine.
+
+    `servers` maps a name to a function that starts the server and gives
+    (stop, target); `measure(target)` gives one run's figure. With
+    `together` every server is started once and all run side by side
+    (idle but for the one measured); otherwise each is started and stopped
+    within its turn (servers that share a socket)."""
+    runs = {name: [] for name in servers}
+    started = {}
+    try:
+        if together:
+            for name, start in servers.items():
+                started[name] = start()
+        for _ in range(REPEATS):
+            for name, start in servers.items():
+                if together:
+                    runs[name].append(measure(started[name][1]))
+                    continue
+                stop, target = start()
+                try:
+                    runs[name].append(measure(target))
+                finally:
+                    stop()
+    finally:
+        for stop, _ in started.values():
+            stop()
+    return {name: median(values) for name, values in runs.items()}
 
 
 # --- the sites the emulator serves ----------------------------------------

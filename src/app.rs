@@ -3,10 +3,22 @@
 
 use crate::request::Request;
 
+/// What an application thread's wait for a request gave.
+pub enum Next {
+    /// A request for this thread.
+    Request(Request),
+    /// A request waits for whichever thread holds the interpreter first:
+    /// this one looks with [`Requests::ready`] once it holds it (the thread
+    /// that held it may have taken the request already).
+    Queued,
+    /// Serving ends.
+    End,
+}
+
 /// Where an application thread gets its requests.
 pub trait Requests: Send {
-    /// Blocks until a request comes; `None` when serving ends.
-    fn next(&mut self) -> Option<Request>;
+    /// Blocks until a request comes.
+    fn next(&mut self) -> Next;
 
     /// A request that is already waiting, without blocking; `None` when
     /// there is none just now.
@@ -15,10 +27,10 @@ pub trait Requests: Send {
     }
 }
 
-/// A closure is a source that only blocks.
+/// A closure is a source that only blocks; `None` ends serving.
 impl<F: FnMut() -> Option<Request> + Send> Requests for F {
-    fn next(&mut self) -> Option<Request> {
-        self()
+    fn next(&mut self) -> Next {
+        self().map_or(Next::End, Next::Request)
     }
 }
 
@@ -31,7 +43,15 @@ pub trait App: Send + Sync + 'static {
     /// Runs one pool thread on `requests`. Apps that keep per-thread state
     /// (an attached interpreter thread) override this to set it up once.
     fn run_thread(&self, requests: &mut dyn Requests) {
-        while let Some(request) = requests.next() {
+        loop {
+            let request = match requests.next() {
+                Next::Request(request) => request,
+                Next::Queued => match requests.ready() {
+                    Some(request) => request,
+                    None => continue,
+                },
+                Next::End => return,
+            };
             self.handle(request);
         }
     }

@@ -14,7 +14,7 @@
 //! instead of waking a sleeper. Only one thread spins at a time, so the
 //! others sleep and cost nothing.
 
-use crate::app::{App, Requests};
+use crate::app::{App, Next, Requests};
 use crate::request::Request;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -159,8 +159,8 @@ struct PoolThread {
 }
 
 impl Requests for PoolThread {
-    fn next(&mut self) -> Option<Request> {
-        self.shared.next(&self.spot)
+    fn next(&mut self) -> Next {
+        self.shared.next(&self.spot).map_or(Next::End, Next::Request)
     }
 
     fn ready(&mut self) -> Option<Request> {

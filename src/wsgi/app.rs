@@ -4,7 +4,7 @@ use super::log_writer::LogWriter;
 use super::paths::PathRules;
 use super::response::{self, Reporting};
 use super::site;
-use crate::app::{App, Requests};
+use crate::app::{App, Next, Requests};
 use crate::request::{latin1, Body, Params, Request, Response};
 use crate::restart::{self, RestartWatcher};
 use crate::shutdown::Shutdown;
@@ -224,11 +224,11 @@ impl App for WsgiApp {
                 // Otherwise one release per request: ending the last
                 // response and waiting for the next together. The response
                 // goes before the wait: it holds its connection open.
-                let request = match served.take() {
+                let next = match served.take() {
                     Some(response) if !response.end_may_block() => {
                         response.end();
                         drop(response);
-                        requests.ready().or_else(|| py.detach(|| requests.next()))
+                        requests.ready().map_or_else(|| py.detach(|| requests.next()), Next::Request)
                     }
                     Some(response) => py.detach(|| {
                         response.end();
@@ -237,7 +237,16 @@ impl App for WsgiApp {
                     }),
                     None => py.detach(|| requests.next()),
                 };
-                let Some(request) = request else { break };
+                let request = match next {
+                    Next::Request(request) => request,
+                    // Queued while another thread held the interpreter:
+                    // served by whichever got to it first.
+                    Next::Queued => match requests.ready() {
+                        Some(request) => request,
+                        None => continue,
+                    },
+                    Next::End => break,
+                };
                 if tracing::enabled!(tracing::Level::DEBUG) {
                     let method = request.param("REQUEST_METHOD").unwrap_or_default();
                     let uri = request.params.get(b"REQUEST_URI").or(request.params.get(b"PATH_INFO")).map(latin1);

@@ -15,54 +15,17 @@
 pub mod iis;
 #[cfg(target_os = "linux")]
 pub mod reactor;
+mod socket;
+
+use socket::Socket;
 
 use crate::request::{cut_off, inflight, ChunkSource, Output, OutputSink, Request, SendError, Ticket, TrySend};
 use bytes::Bytes;
 use iiswsgi_proto::fastcgi::{Event, Limits, ServerConnection};
-use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, RawFd};
-use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 const READ_BUFFER: usize = 64 * 1024;
-
-/// A connected socket of either family, blocking.
-pub enum Socket {
-    Unix(UnixStream),
-    Tcp(std::net::TcpStream),
-}
-
-impl Socket {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        match self {
-            Socket::Unix(s) => s.read(buf),
-            Socket::Tcp(s) => s.read(buf),
-        }
-    }
-
-    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        match self {
-            Socket::Unix(s) => s.write_all(bytes),
-            Socket::Tcp(s) => s.write_all(bytes),
-        }
-    }
-
-    /// Hangs up both ways, even while the app still holds the connection.
-    fn shutdown(&self) {
-        let _ = match self {
-            Socket::Unix(s) => s.shutdown(std::net::Shutdown::Both),
-            Socket::Tcp(s) => s.shutdown(std::net::Shutdown::Both),
-        };
-    }
-
-    fn fd(&self) -> RawFd {
-        match self {
-            Socket::Unix(s) => s.as_raw_fd(),
-            Socket::Tcp(s) => s.as_raw_fd(),
-        }
-    }
-}
 
 /// The connection, shared by the loop, the body and the response.
 struct Link {
@@ -72,6 +35,9 @@ struct Link {
     peer_closed: bool,
     /// A write failed: the web server is gone.
     broken: bool,
+    /// What a write without blocking could not place; it goes out before
+    /// anything else.
+    unsent: Vec<u8>,
     limits: Limits,
 }
 
@@ -106,13 +72,48 @@ impl Link {
         }
     }
 
-    fn flush(&mut self) {
+    /// Writes what is unsent and what the connection has to say, waiting
+    /// for room. False when the web server is gone.
+    fn flush(&mut self) -> bool {
+        if !self.unsent.is_empty() {
+            let unsent = std::mem::take(&mut self.unsent);
+            self.write(&unsent);
+        }
         if self.conn.has_output() {
             let bytes = self.conn.take_output();
-            if !self.broken && self.stream.write_all(&bytes).is_err() {
-                tracing::info!("the web server closed the connection; abandoning the response");
-                self.broken = true;
-            }
+            self.write(&bytes);
+        }
+        !self.broken
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        if !self.broken && self.stream.write_all(bytes).is_err() {
+            self.hung_up();
+        }
+    }
+
+    fn hung_up(&mut self) {
+        tracing::info!("the web server closed the connection; abandoning the response");
+        self.broken = true;
+    }
+
+    /// Writes what the socket takes now and keeps the rest in `unsent`, so
+    /// that a thread can end a response without letting go of the
+    /// interpreter; the connection's next use writes the rest first,
+    /// waiting ([`take_request`]).
+    fn flush_without_blocking(&mut self) {
+        let bytes = self.conn.take_output();
+        if self.broken {
+            return;
+        }
+        if !self.unsent.is_empty() {
+            self.unsent.extend_from_slice(&bytes);
+            return;
+        }
+        match self.stream.send_without_blocking(&bytes) {
+            Ok(sent) if sent < bytes.len() => self.unsent = bytes[sent..].to_vec(),
+            Ok(_) => {}
+            Err(_) => self.hung_up(),
         }
     }
 
@@ -241,9 +242,7 @@ impl OutputSink for DirectResponse {
         if held {
             return Ok(());
         }
-        let bytes = link.conn.take_output();
-        if link.stream.write_all(&bytes).is_err() {
-            link.broken = true;
+        if !link.flush() {
             return Err(SendError::Disconnected);
         }
         Ok(())
@@ -270,8 +269,13 @@ impl OutputSink for DirectResponse {
         let mut link = lock(&self.link);
         self.current.ended.store(true, Ordering::Release);
         link.conn.end_request(self.current.request_id, 0);
-        link.flush();
+        link.flush_without_blocking();
         inflight::global().response_ended(&self.current.ticket);
+    }
+
+    /// Ending never waits for the socket: see [`Link::flush_without_blocking`].
+    fn end_may_block(&self) -> bool {
+        false
     }
 }
 
@@ -283,6 +287,7 @@ impl Link {
             buf: vec![0u8; READ_BUFFER],
             peer_closed: false,
             broken: false,
+            unsent: Vec::new(),
             limits,
         }))
     }
@@ -302,9 +307,11 @@ enum Taken {
     Malformed,
 }
 
-/// The next request among the bytes already read, without waiting;
-/// replies to management records go out first.
+/// The next request among the bytes already read, without reading more;
+/// what the last response left unsent and replies to management records
+/// go out first.
 fn take_request(link: &Shared, guard: &mut Link) -> Taken {
+    guard.flush();
     loop {
         match guard.conn.poll_event() {
             Ok(Some(Event::Request { request_id, params, .. })) => {
@@ -337,5 +344,41 @@ fn take_request(link: &Shared, guard: &mut Link) -> Taken {
                 return Taken::Malformed;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::os::unix::net::UnixStream;
+
+    /// What a response ends with but the socket has no room for waits in
+    /// `unsent`, and the next blocking write sends it first, in order.
+    #[test]
+    fn output_the_socket_has_no_room_for_is_kept_and_sent_first() {
+        let (ours, mut theirs) = UnixStream::pair().unwrap();
+        let link = Link::new(Socket::Unix(ours), Limits::default());
+        let first: Vec<u8> = (0..8 << 20).map(|i| (i % 251) as u8).collect();
+        let mut guard = lock(&link);
+        guard.conn.write_stdout(1, &first);
+        let mut expected = guard.conn.take_output();
+        guard.conn.write_stdout(1, &first);
+        guard.flush_without_blocking();
+        assert!(!guard.unsent.is_empty(), "8 MiB fitted into a socket buffer");
+        guard.conn.write_stdout(1, b"after");
+        guard.flush_without_blocking();
+        let mut tail = ServerConnection::new(Limits::default());
+        tail.write_stdout(1, b"after");
+        expected.extend_from_slice(&tail.take_output());
+        let reader = std::thread::spawn(move || {
+            let mut got = vec![0u8; expected.len()];
+            theirs.read_exact(&mut got).unwrap();
+            assert!(got == expected, "the bytes came out of order");
+        });
+        assert!(guard.flush(), "the blocking write failed");
+        assert!(guard.unsent.is_empty());
+        drop(guard);
+        reader.join().unwrap();
     }
 }

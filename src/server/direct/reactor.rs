@@ -18,17 +18,32 @@
 //! then, and taking it costs neither the web server a wake-up of a
 //! sleeping thread nor this thread a context switch (as the thread pool
 //! does, src/pool.rs).
+//!
+//! A thread that has answered a request keeps the interpreter while there
+//! is more to do at once ([`Reactor::ready`]): the response's end never
+//! waits for the socket (what it cannot write now goes out before the
+//! connection's next use), and the thread takes a request another thread
+//! read and queued meanwhile, the next one on its connection, or one on a
+//! connection the set has ready. Handing the interpreter to another thread
+//! costs a futex wake and a context switch each way, more than a short
+//! request. A thread that reads a request while others serve queues it
+//! and then waits for the interpreter itself: whichever thread gets the
+//! interpreter first serves it. On an app that computes, the holder serves
+//! request after request and the queuing threads sleep on the interpreter
+//! instead of being woken by the set for every request; on one that waits
+//! (a database, a sleep) the interpreter is free meanwhile and the queuing
+//! thread serves its own request at once, side by side with the others.
 
 use super::{lock, take_request, Link, Shared, Socket, Taken};
-use crate::app::App;
+use crate::app::{App, Next, Requests};
 use crate::request::Request;
 use crate::shutdown::Shutdown;
 use crate::transport::{PeerFilter, StdListener};
 use iiswsgi_proto::fastcgi::Limits;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -91,7 +106,19 @@ struct Reactor {
     shutdown: Shutdown,
     /// Whether a thread is polling the set instead of sleeping on it.
     spinning: AtomicBool,
+    /// Threads that hold the interpreter or are about to: each looks for
+    /// a queued request before it lets go.
+    serving: AtomicUsize,
+    /// Requests read while other threads were serving.
+    queue: Mutex<VecDeque<Queued>>,
+    /// The queue's length, read without its lock.
+    queued: AtomicUsize,
 }
+
+/// A connection by its epoll key.
+type Connection = (u64, Shared);
+/// A request waiting for a thread, with its connection.
+type Queued = (Request, Option<Connection>);
 
 impl Reactor {
     fn new(listening: Listening, limits: Limits, shutdown: Shutdown) -> io::Result<Self> {
@@ -110,6 +137,9 @@ impl Reactor {
             limits,
             shutdown,
             spinning: AtomicBool::new(false),
+            serving: AtomicUsize::new(0),
+            queue: Mutex::new(VecDeque::new()),
+            queued: AtomicUsize::new(0),
         };
         reactor.control(libc::EPOLL_CTL_ADD, reactor.listening.fd(), LISTENER)?;
         Ok(reactor)
@@ -203,46 +233,103 @@ impl Reactor {
         }
     }
 
-    /// The next request for the calling thread; `mine` is the connection
-    /// it served last. `None` once shutdown is asked for.
-    fn next(&self, mine: &mut Option<(u64, Shared)>) -> Option<Request> {
+    /// Waits for the next request for `place`'s thread. While other
+    /// threads are serving, a request it reads is queued for whichever
+    /// thread holds the interpreter first ([`Next::Queued`]): this one
+    /// then waits for the interpreter too, so the request is served even
+    /// when the others are stuck in a slow app.
+    fn next(&self, place: &mut Place) -> Next {
         loop {
-            if let Some((key, link)) = mine.take() {
-                let mut guard = lock(&link);
-                match take_request(&link, &mut guard) {
-                    Taken::Request(request) => {
-                        drop(guard);
-                        *mine = Some((key, link));
-                        return Some(request);
-                    }
-                    Taken::NeedMore if !guard.is_over() && !self.shutdown.is_triggered() => {
-                        let fd = guard.stream.fd();
-                        drop(guard);
-                        if let Err(err) = self.control(libc::EPOLL_CTL_MOD, fd, key) {
-                            tracing::warn!("closing a connection that cannot be watched: {err}");
-                            self.close(key, &link);
-                        }
-                    }
-                    Taken::NeedMore | Taken::Malformed => {
-                        drop(guard);
-                        self.close(key, &link);
-                    }
+            if let Some(request) = self.resume(place) {
+                if self.serving.load(Ordering::Acquire) == 0 {
+                    return Next::Request(request);
                 }
+                let mut queue = self.lock_queue();
+                queue.push_back((request, place.mine.take()));
+                self.queued.store(queue.len(), Ordering::Release);
+                return Next::Queued;
             }
             if self.shutdown.is_triggered() {
-                return None;
+                // A queued request has its thread bound to look for it.
+                return Next::End;
             }
-            match self.wait() {
-                Some(LISTENER) => self.accept(),
-                Some(key) => {
-                    let Some(link) = self.lock_connections().by_key.get(&key).cloned() else { continue };
-                    // Readable: bytes, or the end of the stream.
-                    lock(&link).fill(0);
-                    *mine = Some((key, link));
-                }
-                None => {}
+            if let Some(key) = place.event.take().or_else(|| self.wait()) {
+                self.take_event(key, place);
             }
         }
+    }
+
+    /// A request to be had without waiting, for a thread that holds the
+    /// interpreter: a queued one, the next on its own connection, or one
+    /// on a connection the set has ready now.
+    fn ready(&self, place: &mut Place) -> Option<Request> {
+        if place.mine.as_ref().is_some_and(|(_, link)| !lock(link).unsent.is_empty()) {
+            // The last response is not all written, and that waits.
+            return None;
+        }
+        if let Some(request) = self.resume(place) {
+            return Some(request);
+        }
+        if self.queued.load(Ordering::Acquire) > 0 {
+            let mut queue = self.lock_queue();
+            if let Some((request, connection)) = queue.pop_front() {
+                self.queued.store(queue.len(), Ordering::Release);
+                place.mine = connection;
+                return Some(request);
+            }
+        }
+        match self.poll(0) {
+            // Accepting may wait (a backoff after EMFILE): left to `next`.
+            Some(LISTENER) => place.event = Some(LISTENER),
+            Some(key) => {
+                self.take_event(key, place);
+                return self.resume(place);
+            }
+            None => {}
+        }
+        None
+    }
+
+    fn lock_queue(&self) -> std::sync::MutexGuard<'_, VecDeque<Queued>> {
+        self.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The next request already read on the thread's connection; otherwise
+    /// the connection goes back into the set, or is closed when over.
+    fn resume(&self, place: &mut Place) -> Option<Request> {
+        let (key, link) = place.mine.take()?;
+        let mut guard = lock(&link);
+        match take_request(&link, &mut guard) {
+            Taken::Request(request) => {
+                drop(guard);
+                place.mine = Some((key, link));
+                return Some(request);
+            }
+            Taken::NeedMore if !guard.is_over() && !self.shutdown.is_triggered() => {
+                let fd = guard.stream.fd();
+                drop(guard);
+                if let Err(err) = self.control(libc::EPOLL_CTL_MOD, fd, key) {
+                    tracing::warn!("closing a connection that cannot be watched: {err}");
+                    self.close(key, &link);
+                }
+            }
+            Taken::NeedMore | Taken::Malformed => {
+                drop(guard);
+                self.close(key, &link);
+            }
+        }
+        None
+    }
+
+    /// Acts on one event of the set: a connection to accept, or bytes (or
+    /// the end of the stream) on a connection, which becomes the thread's.
+    fn take_event(&self, key: u64, place: &mut Place) {
+        if key == LISTENER {
+            return self.accept();
+        }
+        let Some(link) = self.lock_connections().by_key.get(&key).cloned() else { return };
+        lock(&link).fill(0);
+        place.mine = Some((key, link));
     }
 
     /// Hangs up every connection left when the threads have stopped.
@@ -251,6 +338,41 @@ impl Reactor {
         for (_, link) in left {
             lock(&link).stream.shutdown();
         }
+    }
+}
+
+/// An application thread at the reactor.
+struct Seat {
+    reactor: Arc<Reactor>,
+    place: Place,
+}
+
+/// What the reactor keeps for one application thread.
+#[derive(Default)]
+struct Place {
+    /// The connection of the request the thread serves or served last.
+    mine: Option<Connection>,
+    /// An event taken from the set and left for [`Reactor::next`].
+    event: Option<u64>,
+    /// Whether the thread is counted in [`Reactor::serving`].
+    serving: bool,
+}
+
+impl Requests for Seat {
+    fn next(&mut self) -> Next {
+        if std::mem::take(&mut self.place.serving) {
+            self.reactor.serving.fetch_sub(1, Ordering::AcqRel);
+        }
+        let next = self.reactor.next(&mut self.place);
+        if !matches!(next, Next::End) {
+            self.place.serving = true;
+            self.reactor.serving.fetch_add(1, Ordering::AcqRel);
+        }
+        next
+    }
+
+    fn ready(&mut self) -> Option<Request> {
+        self.reactor.ready(&mut self.place)
     }
 }
 
@@ -269,8 +391,7 @@ pub fn run(
             let app = app.clone();
             let reactor = reactor.clone();
             std::thread::Builder::new().name(format!("iiswsgi-app-{index}")).spawn(move || {
-                let mut mine = None;
-                app.run_thread(&mut || reactor.next(&mut mine));
+                app.run_thread(&mut Seat { reactor, place: Place::default() });
             })
         })
         .collect::<io::Result<Vec<_>>>()?;
