@@ -13,6 +13,11 @@
 //! for the next one, and while one spins, new requests are queued for it
 //! instead of waking a sleeper. Only one thread spins at a time, so the
 //! others sleep and cost nothing.
+//!
+//! What the pool queues is a [`Job`], made into a request by the thread
+//! that takes it: work a server leaves to the job (HTTP mode's CGI
+//! variables) is done on the application threads, not on the one I/O
+//! thread every connection shares.
 
 use crate::app::{App, Next, Requests};
 use crate::request::Request;
@@ -21,40 +26,62 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
+/// What the pool hands its threads.
+pub trait Job: Send + 'static {
+    /// The request, made by the application thread that took the job.
+    fn into_request(self) -> Request;
+}
+
+impl Job for Request {
+    fn into_request(self) -> Request {
+        self
+    }
+}
+
 /// Where one idle thread waits for its next request.
-#[derive(Default)]
-struct Spot {
-    request: Mutex<Option<Request>>,
+struct Spot<J> {
+    request: Mutex<Option<J>>,
     /// Set when the pool closes while the thread waits.
     closed: Mutex<bool>,
     wake: Condvar,
 }
 
-#[derive(Default)]
-struct State {
-    queue: VecDeque<Request>,
+impl<J> Default for Spot<J> {
+    fn default() -> Self {
+        Self { request: Mutex::new(None), closed: Mutex::new(false), wake: Condvar::new() }
+    }
+}
+
+struct State<J> {
+    queue: VecDeque<J>,
     /// Idle threads, the last to become idle on top.
-    idle: Vec<Arc<Spot>>,
+    idle: Vec<Arc<Spot<J>>>,
     /// Whether a thread is spinning for the next request.
     spinning: bool,
     closed: bool,
 }
 
-#[derive(Default)]
-struct Shared {
-    state: Mutex<State>,
+struct Shared<J> {
+    state: Mutex<State<J>>,
     /// `state.queue.len()`, read without the lock by a spinning thread.
     queued: AtomicUsize,
+}
+
+impl<J> Default for Shared<J> {
+    fn default() -> Self {
+        let state = State { queue: VecDeque::new(), idle: Vec::new(), spinning: false, closed: false };
+        Self { state: Mutex::new(state), queued: AtomicUsize::new(0) }
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-impl Shared {
-    /// The next request for the thread parked at `spot`; `None` once the
-    /// pool closes.
-    fn next(&self, spot: &Arc<Spot>) -> Option<Request> {
+impl<J> Shared<J> {
+    /// The next job for the thread parked at `spot`; `None` once the pool
+    /// closes.
+    fn next(&self, spot: &Arc<Spot<J>>) -> Option<J> {
         let spins = {
             let mut state = lock(&self.state);
             if let Some(request) = self.pop(&mut state) {
@@ -94,7 +121,7 @@ impl Shared {
 
     /// Waits a little for a request to be queued, without sleeping; the
     /// caller is the spinning thread.
-    fn spin(&self) -> Option<Request> {
+    fn spin(&self) -> Option<J> {
         crate::backoff::briefly(|| {
             if self.queued.load(Ordering::Acquire) == 0 {
                 return None;
@@ -106,13 +133,13 @@ impl Shared {
         })
     }
 
-    fn pop(&self, state: &mut State) -> Option<Request> {
+    fn pop(&self, state: &mut State<J>) -> Option<J> {
         let request = state.queue.pop_front()?;
         self.queued.store(state.queue.len(), Ordering::Release);
         Some(request)
     }
 
-    fn submit(&self, request: Request) {
+    fn submit(&self, request: J) {
         let mut state = lock(&self.state);
         if state.closed {
             // Every thread has gone: the request is dropped, which ends it
@@ -153,30 +180,31 @@ impl Shared {
 }
 
 /// One application thread's view of the pool.
-struct PoolThread {
-    shared: Arc<Shared>,
-    spot: Arc<Spot>,
+struct PoolThread<J> {
+    shared: Arc<Shared<J>>,
+    spot: Arc<Spot<J>>,
 }
 
-impl Requests for PoolThread {
+impl<J: Job> Requests for PoolThread<J> {
     fn next(&mut self) -> Next {
-        self.shared.next(&self.spot).map_or(Next::End, Next::Request)
+        self.shared.next(&self.spot).map_or(Next::End, |job| Next::Request(job.into_request()))
     }
 
     fn ready(&mut self) -> Option<Request> {
         if self.shared.queued.load(Ordering::Acquire) == 0 {
             return None;
         }
-        self.shared.pop(&mut lock(&self.shared.state))
+        let job = self.shared.pop(&mut lock(&self.shared.state));
+        job.map(Job::into_request)
     }
 }
 
-pub struct Pool {
-    shared: Arc<Shared>,
+pub struct Pool<J: Job = Request> {
+    shared: Arc<Shared<J>>,
     threads: Vec<JoinHandle<()>>,
 }
 
-impl Pool {
+impl<J: Job> Pool<J> {
     pub fn start(app: Arc<dyn App>, threads: usize) -> std::io::Result<Self> {
         let shared = Arc::new(Shared::default());
         let handles = (0..threads.max(1))
@@ -191,13 +219,13 @@ impl Pool {
         Ok(Self { shared, threads: handles })
     }
 
-    /// Hands a request to the thread idle last, or queues it.
-    pub fn submit(&self, request: Request) {
-        self.shared.submit(request);
+    /// Hands a job to the thread idle last, or queues it.
+    pub fn submit(&self, job: J) {
+        self.shared.submit(job);
     }
 }
 
-impl Drop for Pool {
+impl<J: Job> Drop for Pool<J> {
     fn drop(&mut self) {
         self.shared.close();
         for handle in self.threads.drain(..) {
@@ -229,12 +257,12 @@ mod tests {
     }
 
     fn request() -> Request {
-        Request::new(Params::from_pairs([]), "test".into(), false).0
+        Request::new(Params::from_pairs([]), "test", false).0
     }
 
     #[test]
     fn while_a_thread_spins_one_request_waits_for_it_and_the_next_wakes_a_sleeper() {
-        let shared = Shared::default();
+        let shared = Shared::<Request>::default();
         let spot = Arc::new(Spot::default());
         {
             let mut state = lock(&shared.state);

@@ -208,8 +208,12 @@ pub fn is_truthy(value: &str) -> bool {
 /// serves until shutdown.
 pub fn run(prepared: Prepared) -> anyhow::Result<()> {
     // One I/O thread: the app threads, not parsing, are the limit (they
-    // share one GIL), and a second I/O thread only spread the hand-offs
-    // over more threads (HTTP mode: 37 against 45 µs of CPU per request).
+    // share one GIL), and a second only spread the hand-offs over more
+    // threads. In HTTP mode, where the I/O thread also makes every TCP
+    // send and receive, a second took 7-10 % more requests/s while the
+    // CGI variables and the response head were still made there; since
+    // they are made on the application threads it gains nothing with 4
+    // of them, and with one it costs a fifth (README, "Benchmarks").
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -268,10 +272,11 @@ async fn serve(prepared: Prepared) -> anyhow::Result<()> {
         }
         prepared
     };
-    let pool = Pool::start(app, threads).context("Cannot start application threads")?;
     if let Source::Http(addr, module) = prepared.source {
+        let pool = Pool::start(app, threads).context("Cannot start application threads")?;
         return serve_http(&addr, module, &prepared.args, pool, shutdown).await;
     }
+    let pool = Pool::start(app, threads).context("Cannot start application threads")?;
     let context = Arc::new(Context { pool, limits, shutdown });
     match prepared.source {
         Source::Iis(channel) => run_transport(channel, context).await,
@@ -309,7 +314,7 @@ async fn serve_http(
     addr: &str,
     module: Module,
     args: &ServeArgs,
-    pool: Pool,
+    pool: Pool<crate::http::exchange::HttpJob>,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let listener =
@@ -324,7 +329,7 @@ async fn serve_http(
         header_timeout: std::time::Duration::from_secs(args.header_timeout.max(1)),
         max_conns: args.max_conns as usize,
     };
-    let context = Arc::new(crate::http::Context { pool, shutdown, module, limits });
+    let context = Arc::new(crate::http::Context { pool, shutdown, module: Arc::new(module), limits });
     crate::http::run(listener, context).await.context("Serving failed")?;
     tracing::info!("stopped");
     Ok(())

@@ -6,6 +6,7 @@ use super::module::{forwarded_client, forwarded_https, Module};
 use crate::request::Params;
 use std::borrow::Cow;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// Where a connection came in, with the addresses as the text every
 /// request on it needs, written once per connection.
@@ -125,13 +126,26 @@ pub fn params(parts: &http::request::Parts, peers: &Peers, module: &Module) -> P
 }
 
 /// How logs name the request: method, URL and connection, as
-/// [`crate::request::label`] does for PARAMS, straight from hyper's parts.
-pub fn label(parts: &http::request::Parts, peers: &Peers) -> String {
-    const MOST: usize = 200;
-    let url = parts.uri.path_and_query().map_or(parts.uri.path(), |pq| pq.as_str());
-    // A URI is ASCII, so bytes are characters.
-    let (url, cut) = if url.len() > MOST { (&url[..MOST], "…") } else { (url, "") };
-    format!("{} {url}{cut} ({})", parts.method, peers.via)
+/// [`crate::request::label`] does for PARAMS, straight from hyper's parts,
+/// and written out only when a log shows it.
+pub struct Label {
+    method: http::Method,
+    uri: http::Uri,
+    peers: Arc<Peers>,
+}
+
+pub fn label(parts: &http::request::Parts, peers: &Arc<Peers>) -> Label {
+    Label { method: parts.method.clone(), uri: parts.uri.clone(), peers: peers.clone() }
+}
+
+impl std::fmt::Display for Label {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const MOST: usize = 200;
+        let url = self.uri.path_and_query().map_or(self.uri.path(), |pq| pq.as_str());
+        // A URI is ASCII, so bytes are characters.
+        let (url, cut) = if url.len() > MOST { (&url[..MOST], "…") } else { (url, "") };
+        write!(f, "{} {url}{cut} ({})", self.method, self.peers.via)
+    }
 }
 
 #[cfg(test)]
@@ -200,9 +214,10 @@ mod tests {
         assert_eq!(get(&params, "HTTP_X_MANY").as_deref(), Some("1, 2"));
         assert_eq!(get(&params, "HTTP_HOST").as_deref(), Some("h"));
         assert_eq!(get(&params, "HTTP_COOKIE").as_deref(), Some("a=1"));
-        assert_eq!(label(&request, &peers("192.0.2.1:4000")), "POST /a?b=1 (HTTP from 192.0.2.1:4000)");
+        let at = Arc::new(peers("192.0.2.1:4000"));
+        assert_eq!(label(&request, &at).to_string(), "POST /a?b=1 (HTTP from 192.0.2.1:4000)");
         let long = parts(&format!("/{}", "x".repeat(300)), &[]);
-        assert_eq!(label(&long, &peers("192.0.2.1:4000")).chars().filter(|c| *c == 'x').count(), 199);
+        assert_eq!(label(&long, &at).to_string().chars().filter(|c| *c == 'x').count(), 199);
     }
 
     #[test]

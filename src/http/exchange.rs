@@ -1,16 +1,18 @@
 //! One HTTP request through the application threads: the module's checks,
 //! the request's CGI variables and body handed over as in the FastCGI
-//! modes, and the app's CGI-style output turned back into the response,
-//! streamed as the app yields it.
+//! modes, and the app's reply (its head already made on the application
+//! thread, see [`super::reply`]) streamed as the app yields it.
 
 use super::cgi_vars::{self, Peers};
+use super::module::Module;
 use super::output_body::OutputBody;
+use super::reply::{HttpSink, Reply};
 use super::Context;
-use crate::request::{Output, Request};
+use crate::pool::Job;
+use crate::request::{Params, Request};
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
 use hyper::body::Incoming;
-use iiswsgi_proto::cgi_response::HeadParser;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -25,6 +27,32 @@ pub fn plain(status: http::StatusCode, text: impl Into<String>) -> hyper::Respon
     response
 }
 
+/// A request as the pool queues it: the application thread that takes it
+/// makes its CGI variables.
+pub struct HttpJob {
+    request: Request,
+    parts: http::request::Parts,
+    peers: Arc<Peers>,
+    module: Arc<Module>,
+}
+
+impl Job for HttpJob {
+    fn into_request(self) -> Request {
+        let Self { mut request, parts, peers, module } = self;
+        let params = cgi_vars::params(&parts, &peers, &module);
+        #[cfg(windows)]
+        let params = match module.kind {
+            Some(kind) => super::windows_auth::with_remote_user(
+                params,
+                parts.headers.get(kind.auth_token_header()).map(|v| v.as_bytes()),
+            ),
+            None => params,
+        };
+        request.params = params;
+        request
+    }
+}
+
 /// Answers one request; never fails (a failure is an error response).
 pub async fn handle(
     request: hyper::Request<Incoming>,
@@ -32,98 +60,40 @@ pub async fn handle(
     peers: Arc<Peers>,
 ) -> Result<hyper::Response<ResponseBody>, std::convert::Infallible> {
     let (parts, upload) = request.into_parts();
-    let header = |name: &str| parts.headers.get(name).map(|v| v.as_bytes());
     let module = &context.module;
-    if !module.token_matches(header("ms-aspnetcore-token")) {
+    if !module.token_matches(&parts.headers) {
         tracing::warn!("refused a request from {} without the module's MS-ASPNETCORE-TOKEN", peers.remote);
         return Ok(plain(http::StatusCode::BAD_REQUEST, "This server answers only the IIS module that started it.\n"));
     }
-    if module.is_shutdown_request(&parts.method, parts.uri.path(), header("ms-aspnetcore-event")) {
+    if module.is_shutdown_request(&parts.method, parts.uri.path(), &parts.headers) {
         context.shutdown.trigger("the ASP.NET Core Module asked for a graceful shutdown (MS-ASPNETCORE-EVENT)");
         return Ok(plain(http::StatusCode::ACCEPTED, ""));
     }
-    let declared: Option<u64> = header("content-length").and_then(|v| std::str::from_utf8(v).ok()?.parse().ok());
-    if let (Some(limit), Some(length)) = (context.limits.max_body, declared) {
-        if length > limit {
+    // A bodiless request (most GETs) needs no channel and no pump.
+    let has_body = !http_body::Body::is_end_stream(&upload);
+    if let Some(limit) = context.limits.max_body.filter(|_| has_body) {
+        let declared = parts.headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok());
+        if declared.is_some_and(|length: u64| length > limit) {
             return Ok(plain(
                 http::StatusCode::PAYLOAD_TOO_LARGE,
                 format!("The request body exceeds {limit} bytes.\n"),
             ));
         }
     }
-    let params = cgi_vars::params(&parts, &peers, module);
-    #[cfg(windows)]
-    let params = match module.kind {
-        Some(kind) => super::windows_auth::with_remote_user(params, header(kind.auth_token_header())),
-        None => params,
-    };
     let label = cgi_vars::label(&parts, &peers);
-    // A bodiless request (most GETs) needs no channel and no pump.
-    let (request, channels) = Request::new(params, label, !http_body::Body::is_end_stream(&upload));
-    if let Some(chunks) = channels.body {
-        tokio::spawn(pump_body(upload, chunks, channels.aborted.clone(), context.limits.max_body));
+    let (reply, replied) = tokio::sync::oneshot::channel();
+    let (request, inbound) =
+        Request::with_sink(Params::default(), label, has_body, |flags| HttpSink::new(reply, flags));
+    if let Some(chunks) = inbound.body {
+        tokio::spawn(pump_body(upload, chunks, inbound.aborted.clone(), context.limits.max_body));
     }
-    context.pool.submit(request);
-    let mut body = OutputBody::new(channels.output, channels.ticket);
-    let mut parser = HeadParser::new();
-    // Whether the body that came with the head is all of it.
-    let mut whole = false;
-    let head = loop {
-        let (data, last) = match body.recv().await {
-            Some(Output::Stdout(data)) => (data, false),
-            Some(Output::Last(data)) => (data, true),
-            Some(Output::Stderr(text)) => {
-                tracing::error!("{}", String::from_utf8_lossy(&text).trim_end());
-                continue;
-            }
-            None => break std::mem::take(&mut parser).finish().ok().flatten().map(|head| (head, Bytes::new())),
-        };
-        match parser.feed(&data) {
-            Ok(Some((head, at))) => {
-                whole = last;
-                break Some((head, data.slice(at..)));
-            }
-            Ok(None) if last => {
-                whole = true;
-                break std::mem::take(&mut parser).finish().ok().flatten().map(|head| (head, Bytes::new()));
-            }
-            Ok(None) => {}
-            Err(err) => {
-                tracing::error!("the app's response head is malformed: {err}");
-                break None;
-            }
-        }
-    };
-    let Some((head, rest)) = head else {
+    let mut body = OutputBody::new(inbound.ticket);
+    context.pool.submit(HttpJob { request, parts, peers, module: module.clone() });
+    let Ok(Reply::Head { head, body: first, rest }) = replied.await else {
         return Ok(plain(http::StatusCode::INTERNAL_SERVER_ERROR, "The application sent no response.\n"));
     };
-    body.begin(rest, whole);
-    let mut response = hyper::Response::new(body.boxed());
-    *response.status_mut() = http::StatusCode::from_u16(head.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-    if let Some(reason) = head.reason.filter(|r| Some(r.as_str()) != response.status().canonical_reason()) {
-        if let Ok(reason) = hyper::ext::ReasonPhrase::try_from(reason.into_bytes()) {
-            response.extensions_mut().insert(reason);
-        }
-    }
-    let headers = response.headers_mut();
-    for (name, value) in head.headers {
-        // Framing is hyper's; PEP 3333 forbids hop-by-hop headers anyway.
-        if name.eq_ignore_ascii_case("transfer-encoding") || name.eq_ignore_ascii_case("connection") {
-            continue;
-        }
-        // The head's text is latin-1 read as chars; ASCII, nearly always,
-        // becomes the header value without a copy.
-        let value = if value.is_ascii() {
-            http::HeaderValue::from_maybe_shared(Bytes::from(value))
-        } else {
-            http::HeaderValue::from_bytes(&value.chars().map(|c| c as u8).collect::<Vec<u8>>())
-        };
-        match (http::HeaderName::try_from(name.as_str()), value) {
-            (Ok(name), Ok(value)) => drop(headers.append(name, value)),
-            _ => tracing::warn!("dropped the response header {name:?}: not valid HTTP"),
-        }
-    }
-    Ok(response)
+    body.begin(first, rest);
+    Ok(hyper::Response::from_parts(head, body.boxed()))
 }
 
 /// Streams the request body into the app's channel (bounded: a slow app

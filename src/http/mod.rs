@@ -10,13 +10,15 @@
 //! - [`module`]: what the IIS module asks of the process (token, path,
 //!   forwarded headers, graceful shutdown).
 //! - [`cgi_vars`]: the request as CGI variables.
-//! - [`exchange`]: one request through the app; [`output_body`] streams
-//!   its response.
+//! - [`exchange`]: one request through the app; [`reply`] makes its
+//!   response head on the application thread, [`output_body`] streams
+//!   its body.
 
 mod cgi_vars;
-mod exchange;
+pub mod exchange;
 pub mod module;
 mod output_body;
+mod reply;
 #[cfg(windows)]
 mod windows_auth;
 
@@ -50,9 +52,9 @@ pub struct Limits {
 
 /// What every connection shares.
 pub struct Context {
-    pub pool: Pool,
+    pub pool: Pool<exchange::HttpJob>,
     pub shutdown: Shutdown,
-    pub module: module::Module,
+    pub module: Arc<module::Module>,
     pub limits: Limits,
 }
 

@@ -10,6 +10,11 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+/// ANCM's secret on every request (`ASPNETCORE_TOKEN`'s value).
+const TOKEN_HEADER: http::HeaderName = http::HeaderName::from_static("ms-aspnetcore-token");
+/// ANCM's graceful stop: `shutdown`.
+const EVENT_HEADER: http::HeaderName = http::HeaderName::from_static("ms-aspnetcore-event");
+
 /// Which module, and what it told us.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Module {
@@ -81,21 +86,29 @@ impl Module {
     }
 
     /// Whether the token matches; a process without one accepts all.
-    pub fn token_matches(&self, sent: Option<&[u8]>) -> bool {
+    pub fn token_matches(&self, headers: &http::HeaderMap) -> bool {
         match &self.token {
-            Some(token) => sent.is_some_and(|sent| sent == token.as_bytes()),
+            Some(token) => headers.get(&TOKEN_HEADER).is_some_and(|sent| sent.as_bytes() == token.as_bytes()),
             None => true,
         }
     }
 
     /// `POST {appl_path}/iisintegration` with `MS-ASPNETCORE-EVENT:
     /// shutdown`: ANCM's request for a graceful stop (answered 202).
-    pub fn is_shutdown_request(&self, method: &http::Method, path: &str, event: Option<&[u8]>) -> bool {
-        let expected = format!("{}/iisintegration", self.appl_path.as_deref().unwrap_or(""));
+    pub fn is_shutdown_request(&self, method: &http::Method, path: &str, headers: &http::HeaderMap) -> bool {
+        let event = || headers.get(&EVENT_HEADER).map(http::HeaderValue::as_bytes);
+        let under_appl_path = || {
+            let path = path.as_bytes();
+            let prefix = self.appl_path.as_deref().unwrap_or("").as_bytes();
+            path.len() > prefix.len()
+                && path[..prefix.len()].eq_ignore_ascii_case(prefix)
+                && path[prefix.len()..].eq_ignore_ascii_case(b"/iisintegration")
+        };
+        // Cheapest first: this runs for every request.
         self.kind == Some(Kind::AspNetCore)
             && method == http::Method::POST
-            && path.eq_ignore_ascii_case(&expected)
-            && event.is_some_and(|e| e.trim_ascii().eq_ignore_ascii_case(b"shutdown"))
+            && event().is_some_and(|e| e.trim_ascii().eq_ignore_ascii_case(b"shutdown"))
+            && under_appl_path()
     }
 
     /// Whether `X-Forwarded-*` may be believed: only from a loopback peer,
@@ -157,14 +170,20 @@ mod tests {
             token: Some("c2b1a0e4-0000-4000-8000-000000000001".into()),
             appl_path: Some("/app".into()),
         };
-        assert!(module.token_matches(Some(b"c2b1a0e4-0000-4000-8000-000000000001")));
-        assert!(!module.token_matches(Some(b"wrong")));
-        assert!(!module.token_matches(None));
-        assert!(Module::default().token_matches(None));
-        assert!(module.is_shutdown_request(&http::Method::POST, "/app/iisintegration", Some(b"shutdown ")));
-        assert!(!module.is_shutdown_request(&http::Method::GET, "/app/iisintegration", Some(b"shutdown")));
-        assert!(!module.is_shutdown_request(&http::Method::POST, "/iisintegration", Some(b"shutdown")));
-        assert!(!module.is_shutdown_request(&http::Method::POST, "/app/iisintegration", None));
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            pairs.iter().map(|(n, v)| (http::HeaderName::from_static(n), http::HeaderValue::from_static(v))).collect()
+        };
+        let none = http::HeaderMap::new();
+        assert!(module.token_matches(&headers(&[("ms-aspnetcore-token", "c2b1a0e4-0000-4000-8000-000000000001")])));
+        assert!(!module.token_matches(&headers(&[("ms-aspnetcore-token", "wrong")])));
+        assert!(!module.token_matches(&none));
+        assert!(Module::default().token_matches(&none));
+        let shutdown = headers(&[("ms-aspnetcore-event", "shutdown ")]);
+        assert!(module.is_shutdown_request(&http::Method::POST, "/app/iisintegration", &shutdown));
+        assert!(module.is_shutdown_request(&http::Method::POST, "/APP/IISIntegration", &shutdown));
+        assert!(!module.is_shutdown_request(&http::Method::GET, "/app/iisintegration", &shutdown));
+        assert!(!module.is_shutdown_request(&http::Method::POST, "/iisintegration", &shutdown));
+        assert!(!module.is_shutdown_request(&http::Method::POST, "/app/iisintegration", &none));
         assert!(module.trusts_forwarding_from("127.0.0.1".parse().unwrap()));
         assert!(!module.trusts_forwarding_from("10.0.0.1".parse().unwrap()));
         assert!(!Module::default().trusts_forwarding_from("127.0.0.1".parse().unwrap()));

@@ -26,9 +26,12 @@ const WATCH_EVERY: Duration = Duration::from_millis(250);
 #[derive(Debug, Clone)]
 pub struct Ticket(u64);
 
-#[derive(Debug)]
+/// How logs name a request: text made only when a log needs it, as the
+/// registry keeps one for every request and nearly none is ever shown.
+type Label = Box<dyn std::fmt::Display + Send>;
+
 struct Entry {
-    label: String,
+    label: Label,
     started: Instant,
     app_finished: Option<Instant>,
     response_ended: bool,
@@ -47,9 +50,15 @@ impl Registry {
         self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn register(&self, label: String) -> Ticket {
+    pub fn register(&self, label: impl std::fmt::Display + Send + 'static) -> Ticket {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let entry = Entry { label, started: Instant::now(), app_finished: None, response_ended: false, warned: false };
+        let entry = Entry {
+            label: Box::new(label),
+            started: Instant::now(),
+            app_finished: None,
+            response_ended: false,
+            warned: false,
+        };
         self.lock().insert(id, entry);
         Ticket(id)
     }
@@ -132,7 +141,7 @@ mod tests {
     fn a_response_that_ends_after_its_app_is_never_overdue() {
         let registry = Registry::default();
         let start = Instant::now();
-        let ticket = registry.register("GET /".into());
+        let ticket = registry.register("GET /");
         registry.app_finished(&ticket, start);
         registry.response_ended(&ticket);
         assert!(registry.newly_overdue(start + OVERDUE * 5).is_empty());
@@ -143,7 +152,7 @@ mod tests {
     fn a_finished_app_whose_response_does_not_end_is_reported_once() {
         let registry = Registry::default();
         let start = Instant::now();
-        let ticket = registry.register("GET /stuck (FastCGI request 1)".into());
+        let ticket = registry.register("GET /stuck (FastCGI request 1)");
         registry.app_finished(&ticket, start);
         assert!(registry.newly_overdue(start + OVERDUE / 2).is_empty(), "not yet");
         let warnings = registry.newly_overdue(start + OVERDUE);
@@ -161,8 +170,8 @@ mod tests {
     fn a_running_app_is_not_overdue_and_is_described() {
         let registry = Registry::default();
         let start = Instant::now();
-        let running = registry.register("POST /upload".into());
-        let ended_first = registry.register("GET /gone".into());
+        let running = registry.register("POST /upload");
+        let ended_first = registry.register("GET /gone");
         registry.response_ended(&ended_first);
         assert!(registry.newly_overdue(start + OVERDUE * 60).is_empty());
         let described = registry.describe(start + Duration::from_secs(3));

@@ -37,6 +37,24 @@ pub fn latin1(bytes: &[u8]) -> String {
     }
 }
 
+/// What the server keeps of a request whose response goes to a sink of
+/// its own ([`Request::with_sink`]).
+pub struct Inbound {
+    /// `None` for a request made without a body.
+    pub body: Option<tokio::sync::mpsc::Sender<bytes::Bytes>>,
+    pub aborted: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// For [`inflight::Registry::response_ended`].
+    pub ticket: Ticket,
+}
+
+/// The flags a response's sink shares with its request.
+pub struct SinkFlags {
+    /// Set by the server when the request is aborted or its client gone.
+    pub aborted: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Set by the sink when the response ends: the body is over then.
+    pub ended: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
 /// Where the request's parts come from: the server side of the channels.
 pub struct Channels {
     /// `None` for a request made without a body.
@@ -78,18 +96,33 @@ pub fn label(params: &Params, via: &str) -> String {
 /// 64 KiB reads this bounds an upload's footprint to about 1 MiB.
 const BODY_CHANNEL_CHUNKS: usize = 16;
 /// Response chunks buffered between the app and the socket.
-const OUTPUT_CHANNEL_CHUNKS: usize = 8;
+pub const OUTPUT_CHANNEL_CHUNKS: usize = 8;
 
 impl Request {
     /// Builds a request, registered as in flight under `label`, and the
     /// server's ends of its channels. A request known to come without a
     /// body (`has_body` false: most HTTP GETs) gets no body channel.
-    pub fn new(params: Params, label: String, has_body: bool) -> (Self, Channels) {
-        let (output_tx, output_rx) = tokio::sync::mpsc::channel(OUTPUT_CHANNEL_CHUNKS);
+    pub fn new(params: Params, label: impl std::fmt::Display + Send + 'static, has_body: bool) -> (Self, Channels) {
+        let (output_tx, output) = tokio::sync::mpsc::channel(OUTPUT_CHANNEL_CHUNKS);
+        let (request, inbound) = Self::with_sink(params, label, has_body, |flags| {
+            response::ChannelSink::new(output_tx, flags.aborted, flags.ended)
+        });
+        let Inbound { body, aborted, ticket } = inbound;
+        (request, Channels { body, output, aborted, ticket })
+    }
+
+    /// [`Request::new`] with the response going to the sink `make_sink`
+    /// builds.
+    pub fn with_sink<S: OutputSink + 'static>(
+        params: Params,
+        label: impl std::fmt::Display + Send + 'static,
+        has_body: bool,
+        make_sink: impl FnOnce(SinkFlags) -> S,
+    ) -> (Self, Inbound) {
         let aborted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let ticket = inflight::global().register(label);
         let ended = std::sync::Arc::default();
-        let sink = response::ChannelSink::new(output_tx, aborted.clone(), std::sync::Arc::clone(&ended));
+        let sink = make_sink(SinkFlags { aborted: aborted.clone(), ended: std::sync::Arc::clone(&ended) });
         let (body, body_tx) = if has_body {
             let (body_tx, body_rx) = tokio::sync::mpsc::channel(BODY_CHANNEL_CHUNKS);
             (Body::new(body::ChannelSource::new(body_rx, aborted.clone(), ended)), Some(body_tx))
@@ -97,6 +130,6 @@ impl Request {
             (Body::new(body::NoBody), None)
         };
         let request = Request { params, body, response: Response::new(sink, ticket.clone()) };
-        (request, Channels { body: body_tx, output: output_rx, aborted, ticket })
+        (request, Inbound { body: body_tx, aborted, ticket })
     }
 }

@@ -9,20 +9,35 @@ use crate::request::{latin1, Body, Params};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
+/// An environ key the gateway sets itself: made once, so it costs no
+/// allocation and no hashing per request (a str caches its hash).
+type Key = for<'py> fn(Python<'py>) -> &'py Bound<'py, PyString>;
+
+macro_rules! key {
+    ($name:literal) => {
+        |py| pyo3::intern!(py, $name)
+    };
+}
+
 /// wfastcgi keeps the raw bytes of these under a second key.
-const RAW_KEYS: [(&[u8], &str); 4] = [
-    (b"SCRIPT_NAME", "wsgi.script_name"),
-    (b"PATH_INFO", "wsgi.path_info"),
-    (b"QUERY_STRING", "wsgi.query_string"),
-    (b"HTTP_X_ORIGINAL_URL", "wfastcgi.http_x_original_url"),
+const RAW_KEYS: [(&[u8], Key); 4] = [
+    (b"SCRIPT_NAME", key!("wsgi.script_name")),
+    (b"PATH_INFO", key!("wsgi.path_info")),
+    (b"QUERY_STRING", key!("wsgi.query_string")),
+    (b"HTTP_X_ORIGINAL_URL", key!("wfastcgi.http_x_original_url")),
 ];
 
-/// A CGI value as a native string (latin-1), made straight from the bytes
-/// when they are ASCII, as nearly all are: no Rust string on the way.
-fn native_string<'py>(py: Python<'py>, value: &[u8]) -> Bound<'py, PyString> {
-    match std::str::from_utf8(value) {
-        Ok(text) if text.is_ascii() => PyString::new(py, text),
-        _ => PyString::new(py, &latin1(value)),
+/// A CGI value as a native string: its bytes decoded as latin-1 by
+/// Python itself (stable ABI), which is one pass with no UTF-8 check and
+/// no Rust string on the way.
+fn native_string<'py>(py: Python<'py>, value: &[u8]) -> PyResult<Bound<'py, PyString>> {
+    let length = pyo3::ffi::Py_ssize_t::try_from(value.len())
+        .map_err(|_| pyo3::exceptions::PyOverflowError::new_err("a CGI value too long for Python"))?;
+    // SAFETY: the pointer and length describe `value`, which outlives the
+    // call; a null `errors` is "strict", and latin-1 cannot fail to decode.
+    unsafe {
+        let text = pyo3::ffi::PyUnicode_DecodeLatin1(value.as_ptr().cast(), length, std::ptr::null());
+        Ok(Bound::from_owned_ptr_or_err(py, text)?.cast_into_unchecked())
     }
 }
 
@@ -92,15 +107,15 @@ impl Template {
         let mut known = Known::default();
         let mut keys = self.keys.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         for (name, value) in params.iter() {
-            let text = native_string(py, value);
+            let text = native_string(py, value)?;
             known.note(name, value);
             if let Some((_, raw_key)) = RAW_KEYS.iter().find(|(n, _)| *n == name) {
-                environ.set_item(*raw_key, PyBytes::new(py, value))?;
+                environ.set_item(raw_key(py), PyBytes::new(py, value))?;
             }
             match keys.get(name) {
                 Some(key) => environ.set_item(key.bind(py), text)?,
                 None => {
-                    let key = native_string(py, name);
+                    let key = native_string(py, name)?;
                     if keys.len() < MAX_CACHED_KEYS {
                         keys.insert(name.to_vec(), key.clone().unbind());
                     }
@@ -117,16 +132,17 @@ impl Template {
         };
         let paths = rules.paths(sent);
         let script_raw: Vec<u8> = paths.script_name.chars().map(|c| c as u8).collect();
-        environ.set_item("SCRIPT_NAME", paths.script_name)?;
-        environ.set_item("wsgi.script_name", PyBytes::new(py, &script_raw))?;
-        environ.set_item("PATH_INFO", paths.path_info)?;
-        environ.set_item("wsgi.path_info", PyBytes::new(py, &paths.raw_path_info))?;
+        environ.set_item(pyo3::intern!(py, "SCRIPT_NAME"), paths.script_name)?;
+        environ.set_item(pyo3::intern!(py, "wsgi.script_name"), PyBytes::new(py, &script_raw))?;
+        environ.set_item(pyo3::intern!(py, "PATH_INFO"), paths.path_info)?;
+        environ.set_item(pyo3::intern!(py, "wsgi.path_info"), PyBytes::new(py, &paths.raw_path_info))?;
         if !known.has_query {
-            environ.set_item("QUERY_STRING", "")?;
-            environ.set_item("wsgi.query_string", PyBytes::new(py, b""))?;
+            environ.set_item(pyo3::intern!(py, "QUERY_STRING"), pyo3::intern!(py, ""))?;
+            environ.set_item(pyo3::intern!(py, "wsgi.query_string"), PyBytes::new(py, b""))?;
         }
-        environ.set_item("wsgi.url_scheme", if known.https { "https" } else { "http" })?;
-        environ.set_item("wsgi.input", Py::new(py, Input::new(body))?)?;
+        let scheme = if known.https { pyo3::intern!(py, "https") } else { pyo3::intern!(py, "http") };
+        environ.set_item(pyo3::intern!(py, "wsgi.url_scheme"), scheme)?;
+        environ.set_item(pyo3::intern!(py, "wsgi.input"), Py::new(py, Input::new(body))?)?;
         Ok(environ)
     }
 }

@@ -7,7 +7,8 @@ use super::report;
 use crate::request::{self, latin1, ResponseHandle, TrySend};
 use pyo3::exceptions::{PyOSError, PyRuntimeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString};
+use pyo3::types::{PyBytes, PyString, PyTuple};
+use std::borrow::Cow;
 
 /// Why a body chunk could not be sent.
 #[derive(Debug)]
@@ -141,10 +142,11 @@ impl Write {
 }
 
 /// A native string as PEP 3333 wants (latin-1 only); bytes are accepted and
-/// decoded as latin-1, as wfastcgi does.
-fn native_string(value: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
+/// decoded as latin-1, as wfastcgi does. Borrowed where Python has the
+/// text as UTF-8 already.
+fn native_string<'a>(value: &'a Bound<'_, PyAny>, what: &str) -> PyResult<Cow<'a, str>> {
     if let Ok(text) = value.cast::<PyString>() {
-        let text = text.to_cow()?.into_owned();
+        let text = text.to_cow()?;
         if let Some(c) = text.chars().find(|&c| u32::from(c) > 0xFF) {
             let problem = format!("{what} has a character outside latin-1 ({c:?})");
             return Err(report::protocol_error(&problem, value));
@@ -152,9 +154,18 @@ fn native_string(value: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
         return Ok(text);
     }
     if let Ok(bytes) = value.cast::<PyBytes>() {
-        return Ok(latin1(bytes.as_bytes()));
+        return Ok(Cow::Owned(latin1(bytes.as_bytes())));
     }
     Err(report::protocol_error(&format!("{what} must be a str, got"), value))
+}
+
+/// Appends latin-1 `text` (checked by [`native_string`]) as its bytes.
+fn push_latin1(block: &mut Vec<u8>, text: &str) {
+    if text.is_ascii() {
+        block.extend_from_slice(text.as_bytes());
+    } else {
+        block.extend(text.chars().map(|c| c as u8));
+    }
 }
 
 fn is_token_char(c: char) -> bool {
@@ -186,23 +197,36 @@ pub(crate) fn check_header(name: &str, value: &str) -> Result<(), String> {
 fn header_block(status: &Bound<'_, PyAny>, headers: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     let status = native_string(status, "status")?;
     check_status(&status).map_err(report::WSGIProtocolError::new_err)?;
-    let mut block = format!("Status: {status}\r\n");
-    // Any iterable of pairs, as wfastcgi accepts; PEP 3333 says a list.
+    let mut block = Vec::with_capacity(256);
+    block.extend_from_slice(b"Status: ");
+    push_latin1(&mut block, &status);
+    block.extend_from_slice(b"\r\n");
+    let not_a_pair = || report::WSGIProtocolError::new_err("each header must be a (name, value) pair");
+    // Any iterable of pairs, as wfastcgi accepts; PEP 3333 says a list of
+    // tuples, which are read without an iterator.
     for header in headers.try_iter()? {
-        let mut parts = header?.try_iter()?;
-        let (Some(name), Some(value), None) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(report::WSGIProtocolError::new_err("each header must be a (name, value) pair"));
+        let header = header?;
+        let (name, value) = match header.cast::<PyTuple>() {
+            Ok(pair) if pair.len() == 2 => (pair.get_item(0)?, pair.get_item(1)?),
+            Ok(_) => return Err(not_a_pair()),
+            Err(_) => {
+                let mut parts = header.try_iter()?;
+                let (Some(name), Some(value), None) = (parts.next(), parts.next(), parts.next()) else {
+                    return Err(not_a_pair());
+                };
+                (name?, value?)
+            }
         };
-        let name = native_string(&name?, "header name")?;
-        let value = native_string(&value?, "header value")?;
+        let name = native_string(&name, "header name")?;
+        let value = native_string(&value, "header value")?;
         check_header(&name, &value).map_err(report::WSGIProtocolError::new_err)?;
-        block.push_str(&name);
-        block.push_str(": ");
-        block.push_str(&value);
-        block.push_str("\r\n");
+        push_latin1(&mut block, &name);
+        block.extend_from_slice(b": ");
+        push_latin1(&mut block, &value);
+        block.extend_from_slice(b"\r\n");
     }
-    block.push_str("\r\n");
-    Ok(block.chars().map(|c| c as u8).collect())
+    block.extend_from_slice(b"\r\n");
+    Ok(block)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 
 use super::{Target, GENERIC_500};
 use crate::body::Body;
-use crate::cgi_response::{Head, HeadParser};
+use crate::cgi_response::{latin1_bytes, Head, HeadParser};
 use crate::error_page::IisError;
 use bytes::Bytes;
 use http::{header, HeaderName, HeaderValue, Response};
@@ -230,7 +230,7 @@ fn build_response(head: Head, body: Body) -> Result<Response<Body>, String> {
     *response.status_mut() =
         http::StatusCode::from_u16(head.status).map_err(|_| format!("status {} is invalid", head.status))?;
     if let Some(reason) = head.reason.filter(|r| Some(r.as_str()) != response.status().canonical_reason()) {
-        if let Ok(reason) = hyper::ext::ReasonPhrase::try_from(reason.into_bytes()) {
+        if let Ok(reason) = hyper::ext::ReasonPhrase::try_from(latin1_bytes(&reason)) {
             response.extensions_mut().insert(reason);
         }
     }
@@ -239,7 +239,8 @@ fn build_response(head: Head, body: Body) -> Result<Response<Body>, String> {
             continue;
         }
         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("header name {name:?} is invalid"))?;
-        let value = HeaderValue::from_str(&value).map_err(|_| format!("header {name} has an invalid value"))?;
+        let value = HeaderValue::from_bytes(&latin1_bytes(&value))
+            .map_err(|_| format!("header {name} has an invalid value"))?;
         response.headers_mut().append(name, value);
     }
     Ok(response)

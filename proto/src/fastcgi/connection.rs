@@ -33,7 +33,7 @@ impl Default for Limits {
 }
 
 /// The PARAMS of one request: a validated name-value stream.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Params(Vec<u8>);
 
 impl Params {
