@@ -241,3 +241,10 @@ def yields_str(environ, start_response):
 def header_int(environ, start_response):
     start_response('200 OK', [('Content-Type', 'text/plain'), ('X-Count', 3)])
     return [b'never sent']
+
+
+def latin1_header(environ, start_response):
+    """A reason phrase and a header value outside ASCII, as PEP 3333 allows
+    (native strings are latin-1): the client must get these very bytes."""
+    start_response('200 Tr\xe8s bien', [('Content-Type', 'text/plain'), ('X-Name', 'caf\xe9')])
+    return [b'ok']

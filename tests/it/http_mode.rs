@@ -2,7 +2,7 @@
 //! HttpPlatformHandler and ASP.NET Core Module (the port, token, path and
 //! shutdown they give through the environment), with real HTTP clients.
 
-use crate::support::http::{gated_download, parse, request, request_with};
+use crate::support::http::{assert_latin1_head, gated_download, parse, raw_request, request, request_with};
 use crate::support::{apps_dir, gateway_command, require, wait_until, Guard};
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -84,6 +84,12 @@ fn requests_keep_alive_head_and_a_decoded_path() {
     let head = request(gateway.port, "HEAD", "/", b"");
     assert_eq!(head.status, 200);
     assert!(head.body.is_empty());
+}
+
+#[test]
+fn latin1_in_the_status_and_headers_reaches_the_client_byte_for_byte() {
+    let gateway = start(&["apps:latin1_header"], &[]);
+    assert_latin1_head(&raw_request(gateway.port, "GET", "/", "", b""));
 }
 
 /// One response from a keep-alive connection, by its Content-Length.

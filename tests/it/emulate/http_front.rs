@@ -2,7 +2,7 @@
 //! URL must not leave the site.
 
 use super::{copy_site, text, Emulator};
-use crate::support::http::request;
+use crate::support::http::{assert_latin1_head, raw_request, request};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -23,6 +23,12 @@ fn keep_alive_serves_several_requests_on_one_connection() {
         }
         assert!(received.starts_with(b"HTTP/1.1 200 OK\r\n"));
     }
+}
+
+#[test]
+fn latin1_in_the_status_and_headers_passes_through_fastcgi_byte_for_byte() {
+    let emulator = Emulator::site("latin1_header");
+    assert_latin1_head(&raw_request(emulator.port, "GET", "/", "", b""));
 }
 
 #[test]

@@ -16,6 +16,11 @@ pub fn request(port: u16, method: &str, path: &str, body: &[u8]) -> HttpResponse
 
 /// Like [`request`], with extra header lines (each ending in CRLF).
 pub fn request_with(port: u16, method: &str, path: &str, headers: &str, body: &[u8]) -> HttpResponse {
+    parse(&raw_request(port, method, path, headers, body))
+}
+
+/// The response's bytes as they came, for what a decoding would hide.
+pub fn raw_request(port: u16, method: &str, path: &str, headers: &str, body: &[u8]) -> Vec<u8> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     let head = format!(
@@ -26,7 +31,17 @@ pub fn request_with(port: u16, method: &str, path: &str, headers: &str, body: &[
     stream.write_all(body).unwrap();
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("read response");
-    parse(&raw)
+    raw
+}
+
+/// Asserts that a response to the app `apps:latin1_header` carries its
+/// reason phrase and header value as the latin-1 bytes the app gave.
+pub fn assert_latin1_head(raw: &[u8]) {
+    let head = &raw[..raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a header block") + 2];
+    let shown = String::from_utf8_lossy(head);
+    assert!(head.starts_with(b"HTTP/1.1 200 Tr\xe8s bien\r\n"), "the reason phrase's bytes: {shown}");
+    let lines: Vec<&[u8]> = head.split(|&b| b == b'\n').collect();
+    assert!(lines.iter().any(|l| l.eq_ignore_ascii_case(b"x-name: caf\xe9\r")), "the header value's bytes: {shown}");
 }
 
 /// A whole response as read from the wire.
