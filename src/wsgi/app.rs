@@ -189,9 +189,8 @@ impl WsgiApp {
                 return response::send_error(response, false, &text, self.settings.iis);
             }
         };
-        let head_only = params.get(b"REQUEST_METHOD").is_some_and(|m| m == b"HEAD");
         match self.template.build(py, &loaded.paths, params, body) {
-            Ok(environ) => response::run(py, app, environ, response.handle(), head_only, self.reporting()),
+            Ok(environ) => response::run(py, app, environ.dict, response.handle(), environ.head_only, self.reporting()),
             Err(err) => {
                 tracing::error!("cannot build the environ: {err}");
                 response::send_error(

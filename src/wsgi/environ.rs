@@ -6,26 +6,44 @@ use super::input::Input;
 use super::log_writer::LogWriter;
 use super::paths::{PathRules, Sent};
 use crate::request::{latin1, Body, Params};
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
-/// An environ key the gateway sets itself: made once, so it costs no
-/// allocation and no hashing per request (a str caches its hash).
-type Key = for<'py> fn(Python<'py>) -> &'py Bound<'py, PyString>;
-
-macro_rules! key {
-    ($name:literal) => {
-        |py| pyo3::intern!(py, $name)
-    };
+/// What the gateway does with a CGI variable besides passing it on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Plain,
+    /// SCRIPT_NAME and PATH_INFO: the environ gets them (and their raw
+    /// bytes) as the path rules derive them, after the loop.
+    ScriptName,
+    PathInfo,
+    /// wfastcgi keeps the raw bytes of these under a second key.
+    QueryString,
+    OriginalUrl,
+    RequestUri,
+    Method,
+    Https,
+    PortSecure,
+    Scheme,
 }
 
-/// wfastcgi keeps the raw bytes of these under a second key.
-const RAW_KEYS: [(&[u8], Key); 4] = [
-    (b"SCRIPT_NAME", key!("wsgi.script_name")),
-    (b"PATH_INFO", key!("wsgi.path_info")),
-    (b"QUERY_STRING", key!("wsgi.query_string")),
-    (b"HTTP_X_ORIGINAL_URL", key!("wfastcgi.http_x_original_url")),
-];
+impl Role {
+    fn of(name: &[u8]) -> Self {
+        match name {
+            b"SCRIPT_NAME" => Role::ScriptName,
+            b"PATH_INFO" => Role::PathInfo,
+            b"QUERY_STRING" => Role::QueryString,
+            b"HTTP_X_ORIGINAL_URL" => Role::OriginalUrl,
+            b"REQUEST_URI" => Role::RequestUri,
+            b"REQUEST_METHOD" => Role::Method,
+            b"HTTPS" => Role::Https,
+            b"SERVER_PORT_SECURE" => Role::PortSecure,
+            b"REQUEST_SCHEME" => Role::Scheme,
+            _ => Role::Plain,
+        }
+    }
+}
 
 /// A CGI value as a native string: its bytes decoded as latin-1 by
 /// Python itself (stable ABI), which is one pass with no UTF-8 check and
@@ -44,19 +62,23 @@ fn native_string<'py>(py: Python<'py>, value: &[u8]) -> PyResult<Bound<'py, PySt
 /// The constant part of every environ, built once at start-up.
 pub struct Template {
     base: Py<PyDict>,
-    /// Environ keys made once: a Python str caches its hash, so a reused
-    /// key costs no allocation and no hashing per request. FNV: the keys
-    /// are short server variable names, and the cache is bounded, so a
-    /// fast hash beats SipHash's flooding resistance.
-    keys: std::sync::Mutex<fnv::FnvHashMap<Vec<u8>, Py<PyString>>>,
+    /// Environ keys made once, with their roles: a Python str caches its
+    /// hash, so a reused key costs no allocation and no hashing per
+    /// request, and one lookup tells all. FNV: the keys are short server
+    /// variable names, and the cache is bounded, so a fast hash beats
+    /// SipHash's flooding resistance.
+    keys: std::sync::Mutex<KeyCache>,
 }
+
+/// A CGI name's environ key and role.
+type KeyCache = fnv::FnvHashMap<Vec<u8>, (Py<PyString>, Role)>;
 
 /// Distinct keys cached at most; the rest (unusual headers) are made per
 /// request, so hostile header names cannot grow the cache.
 const MAX_CACHED_KEYS: usize = 512;
 
 /// The few PARAMS the gateway itself reads, picked up in the same pass that
-/// copies them all into the environ.
+/// copies the others into the environ.
 #[derive(Default)]
 struct Known {
     script_name: Option<String>,
@@ -65,22 +87,14 @@ struct Known {
     request_uri: Option<String>,
     has_query: bool,
     https: bool,
+    head: bool,
 }
 
-impl Known {
-    fn note(&mut self, name: &[u8], value: &[u8]) {
-        match name {
-            b"SCRIPT_NAME" => self.script_name = Some(latin1(value)),
-            b"PATH_INFO" => self.path_info = Some(latin1(value)),
-            b"HTTP_X_ORIGINAL_URL" => self.original_url = Some(latin1(value)),
-            b"REQUEST_URI" => self.request_uri = Some(latin1(value)),
-            b"QUERY_STRING" => self.has_query = true,
-            b"HTTPS" => self.https |= value.eq_ignore_ascii_case(b"on"),
-            b"SERVER_PORT_SECURE" => self.https |= value == b"1",
-            b"REQUEST_SCHEME" => self.https |= value.eq_ignore_ascii_case(b"https"),
-            _ => {}
-        }
-    }
+/// A request's environ, and what the gateway learnt making it.
+pub struct Environ<'py> {
+    pub dict: Bound<'py, PyDict>,
+    /// A HEAD request: the response goes without its body.
+    pub head_only: bool,
 }
 
 impl Template {
@@ -102,26 +116,50 @@ impl Template {
         rules: &PathRules,
         params: &Params,
         body: Body,
-    ) -> PyResult<Bound<'py, PyDict>> {
+    ) -> PyResult<Environ<'py>> {
+        // The keys the gateway sets itself are interned (`intern!`): made
+        // once, they cost no allocation and no hashing per request.
         let environ = self.base.bind(py).copy()?;
         let mut known = Known::default();
         let mut keys = self.keys.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         for (name, value) in params.iter() {
-            let text = native_string(py, value)?;
-            known.note(name, value);
-            if let Some((_, raw_key)) = RAW_KEYS.iter().find(|(n, _)| *n == name) {
-                environ.set_item(raw_key(py), PyBytes::new(py, value))?;
-            }
-            match keys.get(name) {
-                Some(key) => environ.set_item(key.bind(py), text)?,
+            let made;
+            let (key, role) = match keys.get(name) {
+                Some((key, role)) => (key.bind(py), *role),
                 None => {
-                    let key = native_string(py, name)?;
+                    let role = Role::of(name);
+                    made = native_string(py, name)?;
                     if keys.len() < MAX_CACHED_KEYS {
-                        keys.insert(name.to_vec(), key.clone().unbind());
+                        keys.insert(name.to_vec(), (made.clone().unbind(), role));
                     }
-                    environ.set_item(key, text)?;
+                    (&made, role)
                 }
+            };
+            match role {
+                Role::Plain => {}
+                Role::ScriptName => {
+                    known.script_name = Some(latin1(value));
+                    continue;
+                }
+                Role::PathInfo => {
+                    known.path_info = Some(latin1(value));
+                    continue;
+                }
+                Role::QueryString => {
+                    known.has_query = true;
+                    environ.set_item(intern!(py, "wsgi.query_string"), PyBytes::new(py, value))?;
+                }
+                Role::OriginalUrl => {
+                    known.original_url = Some(latin1(value));
+                    environ.set_item(intern!(py, "wfastcgi.http_x_original_url"), PyBytes::new(py, value))?;
+                }
+                Role::RequestUri => known.request_uri = Some(latin1(value)),
+                Role::Method => known.head = value == b"HEAD",
+                Role::Https => known.https |= value.eq_ignore_ascii_case(b"on"),
+                Role::PortSecure => known.https |= value == b"1",
+                Role::Scheme => known.https |= value.eq_ignore_ascii_case(b"https"),
             }
+            environ.set_item(key, native_string(py, value)?)?;
         }
         drop(keys);
         let sent = Sent {
@@ -132,17 +170,17 @@ impl Template {
         };
         let paths = rules.paths(sent);
         let script_raw: Vec<u8> = paths.script_name.chars().map(|c| c as u8).collect();
-        environ.set_item(pyo3::intern!(py, "SCRIPT_NAME"), paths.script_name)?;
-        environ.set_item(pyo3::intern!(py, "wsgi.script_name"), PyBytes::new(py, &script_raw))?;
-        environ.set_item(pyo3::intern!(py, "PATH_INFO"), paths.path_info)?;
-        environ.set_item(pyo3::intern!(py, "wsgi.path_info"), PyBytes::new(py, &paths.raw_path_info))?;
+        environ.set_item(intern!(py, "SCRIPT_NAME"), paths.script_name)?;
+        environ.set_item(intern!(py, "wsgi.script_name"), PyBytes::new(py, &script_raw))?;
+        environ.set_item(intern!(py, "PATH_INFO"), paths.path_info)?;
+        environ.set_item(intern!(py, "wsgi.path_info"), PyBytes::new(py, &paths.raw_path_info))?;
         if !known.has_query {
-            environ.set_item(pyo3::intern!(py, "QUERY_STRING"), pyo3::intern!(py, ""))?;
-            environ.set_item(pyo3::intern!(py, "wsgi.query_string"), PyBytes::new(py, b""))?;
+            environ.set_item(intern!(py, "QUERY_STRING"), intern!(py, ""))?;
+            environ.set_item(intern!(py, "wsgi.query_string"), PyBytes::new(py, b""))?;
         }
-        let scheme = if known.https { pyo3::intern!(py, "https") } else { pyo3::intern!(py, "http") };
-        environ.set_item(pyo3::intern!(py, "wsgi.url_scheme"), scheme)?;
-        environ.set_item(pyo3::intern!(py, "wsgi.input"), Py::new(py, Input::new(body))?)?;
-        Ok(environ)
+        let scheme = if known.https { intern!(py, "https") } else { intern!(py, "http") };
+        environ.set_item(intern!(py, "wsgi.url_scheme"), scheme)?;
+        environ.set_item(intern!(py, "wsgi.input"), Py::new(py, Input::new(body))?)?;
+        Ok(Environ { dict: environ, head_only: known.head })
     }
 }
