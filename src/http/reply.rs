@@ -9,7 +9,7 @@
 
 use crate::request::{Output, OutputSink, SendError, SinkFlags, TrySend, OUTPUT_CHANNEL_CHUNKS};
 use bytes::Bytes;
-use iiswsgi_proto::cgi_response::{HeadParser, HeadRef};
+use iiswsgi_proto::cgi_response::{HeadParser, HeadRef, Malformed};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use tokio::sync::{mpsc, oneshot};
@@ -91,17 +91,13 @@ impl HttpSink {
             Err(err) => Err(err),
         };
         let (reply, next) = match parsed {
-            Ok(Some((head, body))) if last => (Reply::Head { head, body, rest: None }, State::Whole),
-            Ok(Some((head, body))) => {
+            Ok(Some((head, body))) if !last => {
                 let (sender, rest) = mpsc::channel(OUTPUT_CHANNEL_CHUNKS);
                 (Reply::Head { head, body, rest: Some(rest) }, State::Body(sender))
             }
-            Ok(None) => (Reply::NoHead, State::Refused),
-            Err(err) => {
-                tracing::error!("the app's response head is malformed: {err}");
-                (Reply::NoHead, State::Refused)
-            }
+            whole => (whole_reply(whole), State::Whole),
         };
+        let next = if matches!(reply, Reply::NoHead) { State::Refused } else { next };
         self.reply(state, reply, next);
         Ok(())
     }
@@ -121,6 +117,19 @@ impl HttpSink {
         match output {
             Output::Stdout(data) if self.last.swap(false, Ordering::AcqRel) => Output::Last(data),
             other => other,
+        }
+    }
+}
+
+/// The reply for a whole response: its head and body, or none when the
+/// output had no head or a malformed one (logged).
+fn whole_reply(parsed: Result<Option<(http::response::Parts, Bytes)>, Malformed>) -> Reply {
+    match parsed {
+        Ok(Some((head, body))) => Reply::Head { head, body, rest: None },
+        Ok(None) => Reply::NoHead,
+        Err(err) => {
+            tracing::error!("the app's response head is malformed: {err}");
+            Reply::NoHead
         }
     }
 }
@@ -182,14 +191,8 @@ impl OutputSink for HttpSink {
         self.flags.ended.store(true, Ordering::Release);
         let mut state = self.state();
         if let State::Head { parser, .. } = &mut *state {
-            let reply = match std::mem::take(parser).finish_with(|head| response_head(head, &Bytes::new())) {
-                Ok(Some(head)) => Reply::Head { head, body: Bytes::new(), rest: None },
-                Ok(None) => Reply::NoHead,
-                Err(err) => {
-                    tracing::error!("the app's response head is malformed: {err}");
-                    Reply::NoHead
-                }
-            };
+            let parsed = std::mem::take(parser).finish_with(|head| response_head(head, &Bytes::new()));
+            let reply = whole_reply(parsed.map(|head| head.map(|head| (head, Bytes::new()))));
             self.reply(&mut state, reply, State::Ended);
         }
         *state = State::Ended;
