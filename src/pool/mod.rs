@@ -245,15 +245,15 @@ impl<J> Shared<J> {
         }
     }
 
-    /// How long requests should still wait for a busy thread (see [`hot`]);
-    /// for a spinning one, as it takes the next request within
-    /// microseconds, whatever the app's pace.
+    /// How long requests should still wait for a busy thread (see [`hot`]):
+    /// in an app of fast requests, for a hot one, or a spinning one (it
+    /// takes the next request within microseconds).
     fn hot_for(&self, state: &State<J>) -> Option<std::time::Duration> {
-        if state.spinning {
-            return Some(hot::HOT);
-        }
         if !self.pace.is_fast() {
             return None;
+        }
+        if state.spinning {
+            return Some(hot::HOT);
         }
         self.clock.hot_for(self.spots.iter().map(|spot| &spot.since))
     }
@@ -271,11 +271,16 @@ impl<J> Shared<J> {
             // with an empty response.
             return;
         }
-        // A spinning or hot thread takes the queue's requests as it goes,
-        // without letting go of the GIL: no one need be woken for them but
-        // a thread to watch that it does (it may wait on something).
-        let behind_hot = self.hot_for(&state).is_some();
-        let sleeper = if behind_hot { None } else { state.idle.pop() };
+        // A spinning thread takes one request from the queue: no one need
+        // be woken for it. Another one that comes meanwhile wakes a sleeper,
+        // or it would wait for whatever the spinning thread runs next;
+        // unless the app's requests are fast and a thread is hot: it takes
+        // the queue's requests as it goes, without letting go of the GIL,
+        // and one sleeper is woken only to watch that it does (it may wait
+        // on something).
+        let for_spinner = state.spinning && state.queue.is_empty();
+        let behind_hot = !for_spinner && self.hot_for(&state).is_some();
+        let sleeper = if for_spinner || behind_hot { None } else { state.idle.pop() };
         if let Some(spot) = sleeper {
             drop(state);
             spot.hand(job);
@@ -283,8 +288,7 @@ impl<J> Shared<J> {
         }
         state.queue.push_back(job);
         self.queued.store(state.queue.len(), Ordering::Release);
-        let spinner_takes_it = state.spinning && state.queue.len() == 1;
-        if behind_hot && !spinner_takes_it && !state.watching {
+        if behind_hot && !state.watching {
             if let Some(watcher) = state.idle.pop() {
                 state.watching = true;
                 drop(state);

@@ -22,8 +22,15 @@ fn request() -> Request {
     Request::new(Params::from_pairs([]), "test", false).0
 }
 
+/// A pool whose app has shown fast requests.
+fn fast(shared: &Shared<Request>) {
+    for _ in 0..8 {
+        shared.pace.record(std::time::Duration::ZERO);
+    }
+}
+
 #[test]
-fn while_a_thread_spins_requests_wait_for_it_and_a_second_calls_a_sleeper_to_watch() {
+fn while_a_thread_spins_one_request_waits_for_it_and_the_next_wakes_a_sleeper() {
     let shared = Shared::<Request>::new(Vec::new());
     let spot = Arc::new(Spot::default());
     {
@@ -33,8 +40,24 @@ fn while_a_thread_spins_requests_wait_for_it_and_a_second_calls_a_sleeper_to_wat
     }
     shared.submit(request());
     assert!(lock(&spot.request).is_none(), "the first is left for the spinning thread");
-    assert!(!spot.watch.load(Ordering::Acquire), "which takes it at once: no watcher");
     assert_eq!(shared.queued.load(Ordering::Acquire), 1);
+    shared.submit(request());
+    assert!(lock(&spot.request).is_some(), "the second went to the sleeping thread");
+    assert_eq!(shared.queued.load(Ordering::Acquire), 1);
+}
+
+#[test]
+fn in_an_app_of_fast_requests_a_spinning_thread_keeps_them_and_a_sleeper_watches() {
+    let shared = Shared::<Request>::new(Vec::new());
+    fast(&shared);
+    let spot = Arc::new(Spot::default());
+    {
+        let mut state = lock(&shared.state);
+        state.idle.push(spot.clone());
+        state.spinning = true;
+    }
+    shared.submit(request());
+    assert!(!spot.watch.load(Ordering::Acquire), "the spinning thread takes the first at once: no watcher");
     shared.submit(request());
     assert!(lock(&spot.request).is_none(), "the second waits for it too");
     assert!(spot.watch.load(Ordering::Acquire), "and a sleeper watches that it is taken");
@@ -69,9 +92,7 @@ fn in_an_app_of_fast_requests_one_that_comes_while_a_thread_is_hot_queues_for_it
     let shared = Shared::<Request>::new(vec![busy.clone(), idle.clone()]);
     lock(&shared.state).idle.push(idle.clone());
     let (first, second) = (request(), request());
-    for _ in 0..8 {
-        shared.pace.record(std::time::Duration::ZERO);
-    }
+    fast(&shared);
     busy.since.began(&shared.clock);
     shared.submit(first);
     assert_eq!(shared.queued.load(Ordering::Acquire), 1, "queued for the hot thread");
@@ -148,4 +169,19 @@ fn short_requests_in_a_burst_stay_on_the_thread_that_is_hot() {
     // thread the machine stops for longer than HOT loses some to the
     // watcher, so only a majority is asked for.
     assert!(most * 2 > names.len(), "one thread served {most} of {}", names.len());
+}
+
+#[test]
+fn in_an_app_of_longer_requests_one_that_comes_while_a_thread_serves_wakes_a_sleeper() {
+    let (busy, idle) = (Arc::new(Spot::default()), Arc::new(Spot::default()));
+    let shared = Shared::<Request>::new(vec![busy.clone(), idle.clone()]);
+    lock(&shared.state).idle.push(idle.clone());
+    for _ in 0..8 {
+        shared.pace.record(hot::FAST * 20);
+    }
+    let next = request();
+    busy.since.began(&shared.clock);
+    shared.submit(next);
+    assert!(lock(&idle.request).is_some(), "the threads run side by side");
+    assert_eq!(shared.queued.load(Ordering::Acquire), 0);
 }
