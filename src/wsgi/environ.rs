@@ -8,6 +8,7 @@ use super::paths::{PathRules, Sent};
 use crate::request::{latin1, Body, Params};
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::sync::MutexExt;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
 /// What the gateway does with a CGI variable besides passing it on.
@@ -121,7 +122,11 @@ impl Template {
         // once, they cost no allocation and no hashing per request.
         let environ = self.base.bind(py).copy()?;
         let mut known = Known::default();
-        let mut keys = self.keys.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // A thread may let go of the GIL while it holds the cache (the first
+        // use of an interned key does; so may a garbage collection): one
+        // waiting for the cache must then not hold the GIL, or neither goes
+        // on (seen: two threads' first requests, bind_threads tests).
+        let mut keys = self.keys.lock_py_attached(py).unwrap_or_else(|poisoned| poisoned.into_inner());
         for (name, value) in params.iter() {
             let made;
             let (key, role) = match keys.get(name) {
