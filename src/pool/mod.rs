@@ -12,9 +12,10 @@
 //! thread that has just finished a request first spins a few microseconds
 //! for the next one, and while one spins, new requests are queued for it
 //! instead of waking a sleeper. Only one thread spins at a time, so the
-//! others sleep and cost nothing. For the same reason a request that comes
-//! while a thread is hot ([`hot`]) queues for that thread, and one idle
-//! thread watches that the queue does not wait on a thread that is not.
+//! others sleep and cost nothing. For the same reason, in an app of fast
+//! requests, a request that comes while a thread is hot ([`hot`]) queues
+//! for that thread, and one idle thread watches that the queue does not
+//! wait on a thread that is not.
 //!
 //! What the pool queues is a [`Job`], made into a request by the thread
 //! that takes it: work a server leaves to the job (HTTP mode's CGI
