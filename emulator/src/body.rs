@@ -16,21 +16,35 @@ pub type Chunks = mpsc::Receiver<Result<Bytes, std::io::Error>>;
 pub struct Body {
     first: Option<Bytes>,
     rest: Option<Chunks>,
+    /// Return `Pending` once before `rest`: see [`Body::falls_short`].
+    pause: bool,
     log: Option<Entry>,
 }
 
 impl Body {
     pub fn full(bytes: impl Into<Bytes>) -> Self {
-        Self { first: Some(bytes.into()).filter(|b| !b.is_empty()), rest: None, log: None }
+        Self { first: Some(bytes.into()).filter(|b| !b.is_empty()), rest: None, pause: false, log: None }
     }
 
     pub fn empty() -> Self {
-        Self { first: None, rest: None, log: None }
+        Self { first: None, rest: None, pause: false, log: None }
     }
 
     /// `first`, then whatever arrives on `rest` until its sender is dropped.
     pub fn streamed(first: Bytes, rest: Chunks) -> Self {
-        Self { first: Some(first).filter(|b| !b.is_empty()), rest: Some(rest), log: None }
+        Self { first: Some(first).filter(|b| !b.is_empty()), rest: Some(rest), pause: false, log: None }
+    }
+
+    /// `first`, then an error, which makes hyper close the connection: a
+    /// body short of the Content-Length its head declares, which the
+    /// client must see cut off. The error comes after a pause, in which
+    /// hyper sends what it holds (an error at once would drop that).
+    pub fn falls_short(first: Bytes) -> Self {
+        let (sender, rest) = mpsc::channel(1);
+        let _ = sender.try_send(Err(std::io::Error::other("the body falls short of its Content-Length")));
+        let mut body = Self::streamed(first, rest);
+        body.pause = true;
+        body
     }
 
     /// Attaches the access-log entry written when the body is done.
@@ -54,6 +68,10 @@ impl http_body::Body for Body {
         if let Some(first) = self.first.take() {
             self.count(first.len());
             return Poll::Ready(Some(Ok(Frame::data(first))));
+        }
+        if std::mem::take(&mut self.pause) {
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
         }
         let Some(rest) = self.rest.as_mut() else { return Poll::Ready(None) };
         match ready!(rest.poll_recv(cx)) {

@@ -293,6 +293,7 @@ async fn dispatch(state: &State, request: Request<Incoming>, target: Dispatch<'_
         physical: physical_text.clone(),
         handler: handler.name.clone(),
         response_buffer_limit: handler.response_buffer_limit,
+        head_request: method == http::Method::HEAD,
     };
     fastcgi_handler::serve(pool, target, params, request.into_body()).await
 }

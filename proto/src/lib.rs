@@ -11,6 +11,7 @@
 
 pub mod cgi_response;
 pub mod civil_time;
+pub mod declared_length;
 pub mod fastcgi;
 pub mod iis;
 pub mod msdeploy;

@@ -142,9 +142,14 @@ impl std::fmt::Display for Label {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         const MOST: usize = 200;
         let url = self.uri.path_and_query().map_or(self.uri.path(), |pq| pq.as_str());
-        // A URI is ASCII, so bytes are characters.
-        let (url, cut) = if url.len() > MOST { (&url[..MOST], "…") } else { (url, "") };
-        write!(f, "{} {url}{cut} ({})", self.method, self.peers.via)
+        // hyper lets UTF-8 through in the path and query: cut at a
+        // character's start, not inside one.
+        let mut end = url.len().min(MOST);
+        while !url.is_char_boundary(end) {
+            end -= 1;
+        }
+        let cut = if end < url.len() { "…" } else { "" };
+        write!(f, "{} {}{cut} ({})", self.method, &url[..end], self.peers.via)
     }
 }
 
@@ -218,6 +223,10 @@ mod tests {
         assert_eq!(label(&request, &at).to_string(), "POST /a?b=1 (HTTP from 192.0.2.1:4000)");
         let long = parts(&format!("/{}", "x".repeat(300)), &[]);
         assert_eq!(label(&long, &at).to_string().chars().filter(|c| *c == 'x').count(), 199);
+        // A character of two bytes across the cut (byte 199 of 200).
+        let straddling = parts(&format!("/{}é/more", "x".repeat(198)), &[]);
+        let shown = label(&straddling, &at).to_string();
+        assert!(shown.starts_with(&format!("POST /{}…", "x".repeat(198))), "{shown}");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use super::cgi_vars::{self, Peers};
 use super::module::Module;
 use super::output_body::OutputBody;
-use super::reply::{HttpSink, Reply};
+use super::reply::{whole_body_against_declared, HttpSink, Reply};
 use super::Context;
 use crate::pool::Job;
 use crate::request::{Params, Request};
@@ -81,6 +81,7 @@ pub async fn handle(
         }
     }
     let label = cgi_vars::label(&parts, &peers);
+    let head_request = parts.method == http::Method::HEAD;
     let (reply, replied) = tokio::sync::oneshot::channel();
     let (request, inbound) =
         Request::with_sink(Params::default(), label, has_body, |flags| HttpSink::new(reply, flags));
@@ -92,7 +93,13 @@ pub async fn handle(
     let Ok(Reply::Head { head, body: first, rest }) = replied.await else {
         return Ok(plain(http::StatusCode::INTERNAL_SERVER_ERROR, "The application sent no response.\n"));
     };
-    body.begin(first, rest);
+    match rest {
+        Some(rest) => body.begin(first, Some(rest)),
+        None => {
+            let declared = whole_body_against_declared(&head, first.len(), head_request);
+            body.begin_whole(first, declared);
+        }
+    }
     Ok(hyper::Response::from_parts(head, body.boxed()))
 }
 

@@ -7,6 +7,7 @@ use super::reply::Chunk;
 use crate::request::{inflight, Ticket};
 use bytes::Bytes;
 use http_body::Frame;
+use iiswsgi_proto::declared_length::Declared;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio::sync::mpsc::Receiver;
@@ -18,6 +19,10 @@ pub struct OutputBody {
     /// hyper then sends it with a Content-Length, in one write, and polls
     /// no more.
     rest: Option<Receiver<Chunk>>,
+    /// For a whole body, how it stands to the app's Content-Length.
+    declared: Declared,
+    /// A body short of its Content-Length has paused once.
+    paused: bool,
     ticket: Ticket,
     ended: bool,
 }
@@ -27,7 +32,7 @@ impl OutputBody {
     /// the registry however the exchange ends: hyper drops the exchange
     /// (and this) when the client hangs up while the app still runs.
     pub fn new(ticket: Ticket) -> Self {
-        Self { first: None, rest: None, ticket, ended: false }
+        Self { first: None, rest: None, declared: Declared::Agrees, paused: false, ticket, ended: false }
     }
 
     /// The head has arrived with `first`, the body bytes that came with
@@ -35,6 +40,17 @@ impl OutputBody {
     pub fn begin(&mut self, first: Bytes, rest: Option<Receiver<Chunk>>) {
         self.first = Some(first).filter(|b| !b.is_empty());
         self.rest = rest;
+    }
+
+    /// The head has arrived with all of the body, `declared` its relation
+    /// to the app's Content-Length: when that is another length, hyper
+    /// frames the body by it (the size hint is unknown), cutting what is
+    /// past it; a body that falls short ends in an error, which makes
+    /// hyper close the connection, after a pause in which it sends what
+    /// it holds (an error at once would drop that).
+    pub fn begin_whole(&mut self, first: Bytes, declared: Declared) {
+        self.begin(first, None);
+        self.declared = declared;
     }
 
     fn end(&mut self) {
@@ -57,6 +73,15 @@ impl http_body::Body for OutputBody {
             return Poll::Ready(Some(Ok(Frame::data(first))));
         }
         let Some(rest) = self.rest.as_mut() else {
+            if let Declared::More(declared) = self.declared {
+                if !std::mem::replace(&mut self.paused, true) {
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                self.end();
+                let why = format!("the app's body falls short of its Content-Length {declared}");
+                return Poll::Ready(Some(Err(std::io::Error::other(why))));
+            }
             self.end();
             return Poll::Ready(None);
         };
@@ -79,13 +104,15 @@ impl http_body::Body for OutputBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.rest.is_none() && self.first.is_none()
+        self.rest.is_none() && self.first.is_none() && self.declared == Declared::Agrees
     }
 
     fn size_hint(&self) -> http_body::SizeHint {
-        match self.rest {
-            None => http_body::SizeHint::with_exact(self.first.as_ref().map_or(0, |b| b.len() as u64)),
-            Some(_) => http_body::SizeHint::default(),
+        match (&self.rest, self.declared) {
+            (None, Declared::Agrees) => {
+                http_body::SizeHint::with_exact(self.first.as_ref().map_or(0, |b| b.len() as u64))
+            }
+            _ => http_body::SizeHint::default(),
         }
     }
 }

@@ -10,6 +10,7 @@
 use crate::request::{Output, OutputSink, SendError, SinkFlags, TrySend, OUTPUT_CHANNEL_CHUNKS};
 use bytes::Bytes;
 use iiswsgi_proto::cgi_response::{HeadParser, HeadRef, Malformed};
+use iiswsgi_proto::declared_length::{self, Declared};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use tokio::sync::{mpsc, oneshot};
@@ -230,12 +231,52 @@ fn response_head(head: HeadRef<'_>, shared: &Bytes) -> http::response::Parts {
         if name.eq_ignore_ascii_case(b"transfer-encoding") || name.eq_ignore_ascii_case(b"connection") {
             continue;
         }
+        if name.eq_ignore_ascii_case(b"content-length") && !keeps_length(value, &parts.headers) {
+            continue;
+        }
         match (http::HeaderName::from_bytes(name), http::HeaderValue::from_maybe_shared(bytes(value))) {
             (Ok(name), Ok(value)) => drop(parts.headers.append(name, value)),
             _ => tracing::warn!("dropped the response header {:?}: not valid HTTP", String::from_utf8_lossy(name)),
         }
     }
     parts
+}
+
+/// Whether the app's Content-Length `value` goes out: a number, and the
+/// first one (hyper would refuse a head with another, and write one that
+/// is not a number as it is).
+fn keeps_length(value: &[u8], headers: &http::HeaderMap) -> bool {
+    let shown = || String::from_utf8_lossy(value).into_owned();
+    let Some(length) = declared_length::parse(value) else {
+        tracing::warn!("dropped the app's Content-Length {:?}: not a number", shown());
+        return false;
+    };
+    match headers.get(http::header::CONTENT_LENGTH) {
+        None => true,
+        Some(first) => {
+            if declared_length::parse(first.as_bytes()) != Some(length) {
+                tracing::warn!("dropped the app's second Content-Length {:?}: it differs from the first", shown());
+            }
+            false
+        }
+    }
+}
+
+/// How a whole body of `len` bytes stands to the Content-Length of
+/// `head` (see [`declared_length`]); a mismatch is logged.
+pub fn whole_body_against_declared(head: &http::response::Parts, len: usize, head_request: bool) -> Declared {
+    let declared = head.headers.get(http::header::CONTENT_LENGTH).map(http::HeaderValue::as_bytes);
+    let compared = declared_length::compare(declared, len, head_request);
+    match compared {
+        Declared::Agrees => {}
+        Declared::Less(declared) => {
+            tracing::warn!("the app's body is {len} bytes, its Content-Length {declared}: the rest is not sent");
+        }
+        Declared::More(declared) => tracing::error!(
+            "the app's body is {len} bytes, short of its Content-Length {declared}: the connection is closed after it"
+        ),
+    }
+    compared
 }
 
 #[cfg(test)]

@@ -10,8 +10,8 @@
 //! Waking a sleeping thread is the dearest part of a hand-off (a futex
 //! wake, a context switch, on a VM an inter-processor interrupt): so a
 //! thread that has just finished a request first spins a few microseconds
-//! for the next one, and while one spins, new requests are queued for it
-//! instead of waking a sleeper. Only one thread spins at a time, so the
+//! for the next one, and while one spins, the next request is queued for
+//! it instead of waking a sleeper. Only one thread spins at a time, so the
 //! others sleep and cost nothing. For the same reason, in an app of fast
 //! requests, a request that comes while a thread is hot ([`hot`]) queues
 //! for that thread, and one idle thread watches that the queue does not
@@ -48,7 +48,7 @@ impl Job for Request {
 /// of it.
 struct Spot<J> {
     request: Mutex<Option<J>>,
-    /// Set when the pool closes while the thread waits.
+    /// Set when the pool closes while the thread is idle.
     closed: Mutex<bool>,
     /// Set when the thread is woken to watch the queue.
     watch: AtomicBool,
@@ -100,7 +100,8 @@ struct State<J> {
 
 struct Shared<J> {
     state: Mutex<State<J>>,
-    /// `state.queue.len()`, read without the lock by a spinning thread.
+    /// `state.queue.len()`, read without the lock by a spinning thread
+    /// and by one that looks for a request at hand ([`Requests::ready`]).
     queued: AtomicUsize,
     /// Every thread's spot.
     spots: Vec<Arc<Spot<J>>>,
@@ -147,8 +148,8 @@ impl<J> Shared<J> {
             if let Some(job) = self.pop(&mut state) {
                 return Some(job);
             }
-            // Not hot while it waits: a request that comes now must not
-            // queue for it.
+            // Not hot while it waits: a request that comes now queues for
+            // it only while it spins (see `hot_for`).
             spot.since.ended();
             !std::mem::replace(&mut state.spinning, true)
         };
@@ -298,10 +299,21 @@ impl<J> Shared<J> {
         }
     }
 
+    /// Only the idle threads are told the pool closed: a thread taken off
+    /// the idle stack is about to be handed a request (by `submit` or a
+    /// watcher, after they let go of the state), which it must serve, and
+    /// it finds the pool closed when it next asks for one. The others are
+    /// woken so that a watcher sees the close at once.
     fn close(&self) {
-        lock(&self.state).closed = true;
-        for spot in &self.spots {
+        let idle = {
+            let mut state = lock(&self.state);
+            state.closed = true;
+            std::mem::take(&mut state.idle)
+        };
+        for spot in &idle {
             *lock(&spot.closed) = true;
+        }
+        for spot in &self.spots {
             // Taking the request lock orders the flag before the wake-up.
             drop(lock(&spot.request));
             spot.wake.notify_one();
@@ -354,7 +366,9 @@ impl<J: Job> Pool<J> {
         Ok(Self { shared, threads: handles })
     }
 
-    /// Hands a job to the thread idle last, or queues it.
+    /// Hands a job to the thread idle last, or queues it: when every
+    /// thread is busy, for a spinning thread, or behind a hot one (see
+    /// [`hot`]).
     pub fn submit(&self, job: J) {
         self.shared.submit(job);
     }

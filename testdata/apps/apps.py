@@ -248,3 +248,12 @@ def latin1_header(environ, start_response):
     (native strings are latin-1): the client must get these very bytes."""
     start_response('200 Tr\xe8s bien', [('Content-Type', 'text/plain'), ('X-Name', 'caf\xe9')])
     return [b'ok']
+
+
+def declared_length(environ, start_response):
+    """Five bytes, with the Content-Length the query's ``n`` declares,
+    right or wrong: the server must hold the body to it (or drop a value
+    that is not a number), never let it break the connection's framing."""
+    declared = environ.get('QUERY_STRING', '').partition('n=')[2]
+    start_response('200 OK', [('Content-Type', 'text/plain'), ('Content-Length', declared)])
+    return [b'hello']

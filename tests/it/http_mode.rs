@@ -2,7 +2,9 @@
 //! HttpPlatformHandler and ASP.NET Core Module (the port, token, path and
 //! shutdown they give through the environment), with real HTTP clients.
 
-use crate::support::http::{assert_latin1_head, gated_download, parse, raw_request, request, request_with};
+use crate::support::http::{
+    assert_held_to_declared_length, assert_latin1_head, gated_download, raw_request, read_one, request, request_with,
+};
 use crate::support::{apps_dir, gateway_command, require, wait_until, Guard};
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -92,26 +94,20 @@ fn latin1_in_the_status_and_headers_reaches_the_client_byte_for_byte() {
     assert_latin1_head(&raw_request(gateway.port, "GET", "/", "", b""));
 }
 
-/// One response from a keep-alive connection, by its Content-Length.
-fn read_one(stream: &mut TcpStream) -> crate::support::http::HttpResponse {
-    let mut raw = Vec::new();
-    let mut buf = [0u8; 65536];
-    loop {
-        let n = stream.read(&mut buf).unwrap();
-        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&raw));
-        raw.extend_from_slice(&buf[..n]);
-        if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
-            let length: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .map(|v| v.trim().parse().unwrap())
-                .unwrap_or(0);
-            if raw.len() >= end + 4 + length {
-                return parse(&raw);
-            }
-        }
-    }
+#[test]
+fn a_whole_body_is_held_to_the_content_length_the_app_declared() {
+    let gateway = start(&["apps:declared_length"], &[]);
+    assert_held_to_declared_length(gateway.port);
+    let dropped = request(gateway.port, "GET", "/?n=five", b"");
+    assert_eq!((dropped.status, &dropped.body[..]), (200, &b"hello"[..]));
+    assert!(dropped.head.to_ascii_lowercase().contains("content-length: 5\r\n"), "{}", dropped.head);
+    let head = request(gateway.port, "HEAD", "/?n=9", b"");
+    assert!(head.head.to_ascii_lowercase().contains("content-length: 9\r\n"), "the GET's length: {}", head.head);
+    assert!(head.body.is_empty());
+    wait_until("the log to tell", || {
+        let log = gateway.log_text();
+        log.contains("not a number") && log.contains("the rest is not sent") && log.contains("short of its")
+    });
 }
 
 #[test]

@@ -35,6 +35,9 @@ pub struct Target {
     pub physical: String,
     pub handler: String,
     pub response_buffer_limit: u64,
+    /// A HEAD request: a held body may be absent while its head declares
+    /// the GET's Content-Length.
+    pub head_request: bool,
 }
 
 impl Target {

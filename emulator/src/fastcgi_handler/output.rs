@@ -9,6 +9,7 @@ use crate::cgi_response::{latin1_bytes, Head, HeadParser};
 use crate::error_page::IisError;
 use bytes::Bytes;
 use http::{header, HeaderName, HeaderValue, Response};
+use iiswsgi_proto::declared_length::{self, Declared};
 use iiswsgi_proto::iis::StderrMode;
 use tokio::sync::{mpsc, oneshot};
 
@@ -180,7 +181,7 @@ impl Output {
             self.chunks = Some(sender);
             Body::streamed(Bytes::new(), receiver)
         } else {
-            Body::full(concat(std::mem::take(&mut self.held)))
+            held_body(&head, concat(std::mem::take(&mut self.held)), self.target.head_request)
         };
         let response = match build_response(head, body) {
             Ok(response) => response,
@@ -225,6 +226,32 @@ fn is_hop_by_hop(name: &str) -> bool {
         .any(|h| name.eq_ignore_ascii_case(h))
 }
 
+/// The body of a response held whole. One whose length is not the
+/// Content-Length declared is held to that (see [`declared_length`]):
+/// as if streamed, so that hyper frames it by the declared length and
+/// cuts what is past it, or cut off when it falls short.
+fn held_body(head: &Head, body: Bytes, head_request: bool) -> Body {
+    let declared = head.headers.iter().find(|(name, _)| name.eq_ignore_ascii_case("content-length"));
+    let declared = declared.map(|(_, value)| value.as_bytes());
+    match declared_length::compare(declared, body.len(), head_request) {
+        Declared::Agrees => Body::full(body),
+        Declared::Less(declared) => {
+            tracing::warn!(
+                "the FastCGI application's body is {} bytes, its Content-Length {declared}: the rest is not sent",
+                body.len()
+            );
+            Body::streamed(body, mpsc::channel(1).1)
+        }
+        Declared::More(declared) => {
+            tracing::warn!(
+                "the FastCGI application's body is {} bytes, short of its Content-Length {declared}: cut off",
+                body.len()
+            );
+            Body::falls_short(body)
+        }
+    }
+}
+
 fn build_response(head: Head, body: Body) -> Result<Response<Body>, String> {
     let mut response = Response::new(body);
     *response.status_mut() =
@@ -239,11 +266,22 @@ fn build_response(head: Head, body: Body) -> Result<Response<Body>, String> {
             continue;
         }
         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("header name {name:?} is invalid"))?;
+        if name == header::CONTENT_LENGTH && !is_single_length(&value, response.headers()) {
+            return Err(format!("Content-Length {value:?} is not a number, or not the same as the first"));
+        }
         let value = HeaderValue::from_bytes(&latin1_bytes(&value))
             .map_err(|_| format!("header {name} has an invalid value"))?;
         response.headers_mut().append(name, value);
     }
     Ok(response)
+}
+
+/// Whether a Content-Length the application sent is a number, and the
+/// only one or the same as the first (hyper refuses a head otherwise).
+fn is_single_length(value: &str, headers: &http::HeaderMap) -> bool {
+    let length = declared_length::parse(value.as_bytes());
+    let first = headers.get(header::CONTENT_LENGTH).map(|first| declared_length::parse(first.as_bytes()));
+    length.is_some() && first.is_none_or(|first| first == length)
 }
 
 /// `ReturnStdErrIn500`: the text the process wrote to FCGI_STDERR is the

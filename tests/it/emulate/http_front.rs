@@ -2,7 +2,7 @@
 //! URL must not leave the site.
 
 use super::{copy_site, text, Emulator};
-use crate::support::http::{assert_latin1_head, raw_request, request};
+use crate::support::http::{assert_held_to_declared_length, assert_latin1_head, raw_request, request};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -29,6 +29,15 @@ fn keep_alive_serves_several_requests_on_one_connection() {
 fn latin1_in_the_status_and_headers_passes_through_fastcgi_byte_for_byte() {
     let emulator = Emulator::site("latin1_header");
     assert_latin1_head(&raw_request(emulator.port, "GET", "/", "", b""));
+}
+
+#[test]
+fn a_held_body_is_held_to_the_content_length_the_application_declared() {
+    let emulator = Emulator::site("declared_length");
+    assert_held_to_declared_length(emulator.port);
+    let not_a_number = request(emulator.port, "GET", "/?n=five", b"");
+    assert_eq!(not_a_number.status, 502, "a malformed head: {}", not_a_number.head);
+    assert!(text(&not_a_number).contains("five") && text(&not_a_number).contains("is not a number"));
 }
 
 #[test]

@@ -44,6 +44,53 @@ pub fn assert_latin1_head(raw: &[u8]) {
     assert!(lines.iter().any(|l| l.eq_ignore_ascii_case(b"x-name: caf\xe9\r")), "the header value's bytes: {shown}");
 }
 
+/// One response from a keep-alive connection, by its Content-Length.
+pub fn read_one(stream: &mut TcpStream) -> HttpResponse {
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 65536];
+    loop {
+        let n = stream.read(&mut buf).unwrap();
+        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&raw));
+        raw.extend_from_slice(&buf[..n]);
+        if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map(|v| v.trim().parse().unwrap())
+                .unwrap_or(0);
+            if raw.len() >= end + 4 + length {
+                return parse(&raw);
+            }
+        }
+    }
+}
+
+/// Asserts that the responses of the app `apps:declared_length` (five
+/// bytes, whole, and the Content-Length its query declares) are held to
+/// that length: on one keep-alive connection, 3 declared gives 3 bytes and
+/// the next response still starts where it should; 9 declared gives the
+/// five bytes and a closed connection, so the client knows it is cut.
+pub fn assert_held_to_declared_length(port: u16) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let get = |n: &str| format!("GET /?n={n} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    stream.write_all(get("3").as_bytes()).unwrap();
+    let less = read_one(&mut stream);
+    assert_eq!((less.status, &less.body[..]), (200, &b"hel"[..]), "{}", less.head);
+    stream.write_all(get("5").as_bytes()).unwrap();
+    let next = read_one(&mut stream);
+    assert!(next.head.starts_with("HTTP/1.1 200 OK\r\n"), "the next response where it belongs: {}", next.head);
+    assert_eq!(next.body, b"hello");
+    stream.write_all(get("9").as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    // A reset after the last byte is as good as a close.
+    let _ = stream.read_to_end(&mut raw);
+    let more = parse(&raw);
+    assert!(more.head.to_ascii_lowercase().contains("content-length: 9\r\n"), "{}", more.head);
+    assert_eq!(more.body, b"hello", "the body as far as it went, then the connection closed");
+}
+
 /// A whole response as read from the wire.
 pub fn parse(raw: &[u8]) -> HttpResponse {
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a header block") + 4;
