@@ -147,7 +147,7 @@ pub fn run(args: TestMsdeployArgs, project: crate::project::Project, choice: Cho
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
     while let Some(chunk) = output.blocking_recv() {
         match chunk {
-            Output::Stdout(bytes) | Output::Last(bytes) => stdout.extend_from_slice(&bytes),
+            Output::Stdout(bytes) => stdout.extend_from_slice(&bytes),
             Output::Stderr(bytes) => stderr.extend_from_slice(&bytes),
         }
     }

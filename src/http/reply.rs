@@ -77,8 +77,7 @@ impl HttpSink {
                 tracing::error!("{}", String::from_utf8_lossy(&text).trim_end());
                 return Ok(());
             }
-            (State::Head { .. }, Output::Stdout(data)) => (data, false),
-            (State::Head { .. }, Output::Last(data)) => (data, true),
+            (State::Head { .. }, Output::Stdout(data)) => (data, self.last.swap(false, Ordering::AcqRel)),
         };
         let State::Head { parser, .. } = state else { return Ok(()) };
         let parsed = match parser.feed_with(&data, |head| response_head(head, &data)) {
@@ -112,14 +111,6 @@ impl HttpSink {
             }
         }
     }
-
-    /// The stdout output announced by `last_follows` becomes [`Output::Last`].
-    fn marked(&self, output: Output) -> Output {
-        match output {
-            Output::Stdout(data) if self.last.swap(false, Ordering::AcqRel) => Output::Last(data),
-            other => other,
-        }
-    }
 }
 
 /// The reply for a whole response: its head and body, or none when the
@@ -138,15 +129,14 @@ fn whole_reply(parsed: Result<Option<(http::response::Parts, Bytes)>, Malformed>
 /// Body output as a chunk; nothing for an empty one.
 fn chunk(output: Output) -> Option<Chunk> {
     match output {
-        Output::Stdout(data) | Output::Last(data) if data.is_empty() => None,
-        Output::Stdout(data) | Output::Last(data) => Some(Chunk::Data(data)),
+        Output::Stdout(data) if data.is_empty() => None,
+        Output::Stdout(data) => Some(Chunk::Data(data)),
         Output::Stderr(text) => Some(Chunk::Failed(text)),
     }
 }
 
 impl OutputSink for HttpSink {
     fn send(&self, output: Output) -> Result<(), SendError> {
-        let output = self.marked(output);
         let mut state = self.state();
         let State::Body(sender) = &*state else { return self.take(&mut state, output) };
         // The lock is let go before a send that may block on a slow
@@ -160,7 +150,6 @@ impl OutputSink for HttpSink {
     }
 
     fn try_send(&self, output: Output) -> Result<TrySend, SendError> {
-        let output = self.marked(output);
         let mut state = self.state();
         let State::Body(sender) = &*state else { return self.take(&mut state, output).map(|()| TrySend::Sent) };
         let Some(chunk) = chunk(output) else { return Ok(TrySend::Sent) };

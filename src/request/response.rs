@@ -11,10 +11,6 @@ use tokio::sync::mpsc::Sender;
 pub enum Output {
     /// CGI response bytes: the header block, then body chunks.
     Stdout(Bytes),
-    /// The response's last CGI bytes ([`OutputSink::last_follows`]): an
-    /// HTTP response that arrives whole gets a Content-Length and goes out
-    /// in one write.
-    Last(Bytes),
     /// Text for FCGI_STDERR.
     Stderr(Bytes),
 }
@@ -78,21 +74,11 @@ pub(super) struct ChannelSink {
     output: Mutex<Option<Sender<Output>>>,
     aborted: Arc<AtomicBool>,
     ended: Arc<AtomicBool>,
-    /// The next stdout output is the last.
-    last: AtomicBool,
 }
 
 impl ChannelSink {
     pub(super) fn new(output: Sender<Output>, aborted: Arc<AtomicBool>, ended: Arc<AtomicBool>) -> Self {
-        Self { output: Mutex::new(Some(output)), aborted, ended, last: AtomicBool::new(false) }
-    }
-
-    /// The stdout output announced by `last_follows` becomes [`Output::Last`].
-    fn marked(&self, output: Output) -> Output {
-        match output {
-            Output::Stdout(data) if self.last.swap(false, Ordering::AcqRel) => Output::Last(data),
-            other => other,
-        }
+        Self { output: Mutex::new(Some(output)), aborted, ended }
     }
 
     fn sender(&self) -> Option<Sender<Output>> {
@@ -106,20 +92,16 @@ impl OutputSink for ChannelSink {
         // lock `end` needs. Output racing `end` still belongs to this
         // request's channel: it can never reach another request.
         let sender = self.sender().ok_or(SendError::Ended)?;
-        sender.blocking_send(self.marked(output)).map_err(|_| SendError::Disconnected)
+        sender.blocking_send(output).map_err(|_| SendError::Disconnected)
     }
 
     fn try_send(&self, output: Output) -> Result<TrySend, SendError> {
         let sender = self.sender().ok_or(SendError::Ended)?;
-        match sender.try_send(self.marked(output)) {
+        match sender.try_send(output) {
             Ok(()) => Ok(TrySend::Sent),
             Err(tokio::sync::mpsc::error::TrySendError::Full(output)) => Ok(TrySend::WouldBlock(output)),
             Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => Err(SendError::Disconnected),
         }
-    }
-
-    fn last_follows(&self) {
-        self.last.store(true, Ordering::Release);
     }
 
     fn is_aborted(&self) -> bool {

@@ -200,7 +200,7 @@ fn on_output(output: Option<Output>, conn: &mut ServerConnection, current: &mut 
             // Output after an abort or a broken write is dropped; the request
             // still ends with END_REQUEST below.
             Some(_) if broken || c.aborted.load(Ordering::Acquire) => {}
-            Some(Output::Stdout(data) | Output::Last(data)) => conn.write_stdout(c.request_id, &data),
+            Some(Output::Stdout(data)) => conn.write_stdout(c.request_id, &data),
             Some(Output::Stderr(data)) => conn.write_stderr(c.request_id, &data),
         }
         if remaining == 0 {

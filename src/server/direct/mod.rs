@@ -236,7 +236,7 @@ impl OutputSink for DirectResponse {
             }
         }
         match output {
-            Output::Stdout(data) | Output::Last(data) => link.conn.write_stdout(self.current.request_id, &data),
+            Output::Stdout(data) => link.conn.write_stdout(self.current.request_id, &data),
             Output::Stderr(data) => link.conn.write_stderr(self.current.request_id, &data),
         }
         if held {
