@@ -94,7 +94,7 @@ pub async fn handle(
         return Ok(plain(http::StatusCode::INTERNAL_SERVER_ERROR, "The application sent no response.\n"));
     };
     match rest {
-        Some(rest) => body.begin(first, Some(rest)),
+        Some(rest) => body.begin_streamed(first, rest, head.headers.contains_key(http::header::CONTENT_LENGTH)),
         None => {
             let declared = whole_body_against_declared(&head, first.len(), head_request);
             body.begin_whole(first, declared);

@@ -2,6 +2,13 @@
 //! then, for a streamed body, the app's chunks, read only as fast as the
 //! client takes them, so a slow client slows the app instead of growing a
 //! buffer. The channel closing (the app ended its response) ends the body.
+//!
+//! A body that may end in an error (the app failed after its head, or the
+//! body falls short of the Content-Length the app declared, which hyper
+//! answers by closing the connection) pauses once before it ends: hyper
+//! sends what it holds in the pause, where an error at once would make it
+//! drop that, and the client would see an empty reply rather than the
+//! response cut off.
 
 use super::reply::Chunk;
 use crate::request::{inflight, Ticket};
@@ -12,6 +19,18 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio::sync::mpsc::Receiver;
 
+enum Next {
+    Data(Bytes),
+    End(Ending),
+}
+
+/// How a body ends once its bytes are out.
+enum Ending {
+    Clean,
+    /// With this error: hyper closes the connection.
+    Cut(String),
+}
+
 pub struct OutputBody {
     /// Body bytes that came with the head.
     first: Option<Bytes>,
@@ -21,8 +40,10 @@ pub struct OutputBody {
     rest: Option<Receiver<Chunk>>,
     /// For a whole body, how it stands to the app's Content-Length.
     declared: Declared,
-    /// A body short of its Content-Length has paused once.
-    paused: bool,
+    /// A streamed body with a Content-Length: it may fall short of it.
+    length_declared: bool,
+    /// How the body ends, once that is known: it has paused.
+    ending: Option<Ending>,
     ticket: Ticket,
     ended: bool,
 }
@@ -32,25 +53,49 @@ impl OutputBody {
     /// the registry however the exchange ends: hyper drops the exchange
     /// (and this) when the client hangs up while the app still runs.
     pub fn new(ticket: Ticket) -> Self {
-        Self { first: None, rest: None, declared: Declared::Agrees, paused: false, ticket, ended: false }
+        let declared = Declared::Agrees;
+        Self { first: None, rest: None, declared, length_declared: false, ending: None, ticket, ended: false }
     }
 
     /// The head has arrived with `first`, the body bytes that came with
-    /// it, and the channel of the rest if there is more.
-    pub fn begin(&mut self, first: Bytes, rest: Option<Receiver<Chunk>>) {
+    /// it, and the channel of the rest; `length_declared`: the head has a
+    /// Content-Length.
+    pub fn begin_streamed(&mut self, first: Bytes, rest: Receiver<Chunk>, length_declared: bool) {
         self.first = Some(first).filter(|b| !b.is_empty());
-        self.rest = rest;
+        self.rest = Some(rest);
+        self.length_declared = length_declared;
     }
 
     /// The head has arrived with all of the body, `declared` its relation
     /// to the app's Content-Length: when that is another length, hyper
     /// frames the body by it (the size hint is unknown), cutting what is
-    /// past it; a body that falls short ends in an error, which makes
-    /// hyper close the connection, after a pause in which it sends what
-    /// it holds (an error at once would drop that).
+    /// past it; a body that falls short ends in an error.
     pub fn begin_whole(&mut self, first: Bytes, declared: Declared) {
-        self.begin(first, None);
+        self.first = Some(first).filter(|b| !b.is_empty());
         self.declared = declared;
+    }
+
+    /// The next bytes of a streamed body, or how the body ends.
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Next> {
+        let Some(rest) = self.rest.as_mut() else {
+            return Poll::Ready(Next::End(match self.declared {
+                Declared::More(declared) => {
+                    Ending::Cut(format!("the app's body falls short of its Content-Length {declared}"))
+                }
+                Declared::Agrees | Declared::Less(_) => Ending::Clean,
+            }));
+        };
+        Poll::Ready(match std::task::ready!(rest.poll_recv(cx)) {
+            Some(Chunk::Data(data)) => Next::Data(data),
+            // Outside IIS a failure after the headers arrives here: the
+            // status cannot change any more, so the response is cut off
+            // (the client sees it incomplete) and the failure logged.
+            Some(Chunk::Failed(text)) => {
+                tracing::error!("{}", String::from_utf8_lossy(&text).trim_end());
+                Next::End(Ending::Cut("the app failed after sending the headers".into()))
+            }
+            None => Next::End(Ending::Clean),
+        })
     }
 
     fn end(&mut self) {
@@ -72,34 +117,22 @@ impl http_body::Body for OutputBody {
         if let Some(first) = self.first.take() {
             return Poll::Ready(Some(Ok(Frame::data(first))));
         }
-        let Some(rest) = self.rest.as_mut() else {
-            if let Declared::More(declared) = self.declared {
-                if !std::mem::replace(&mut self.paused, true) {
-                    cx.waker().wake_by_ref();
-                    return Poll::Pending;
-                }
-                self.end();
-                let why = format!("the app's body falls short of its Content-Length {declared}");
-                return Poll::Ready(Some(Err(std::io::Error::other(why))));
+        if self.ending.is_none() {
+            let ending = match std::task::ready!(self.poll_next(cx)) {
+                Next::Data(data) => return Poll::Ready(Some(Ok(Frame::data(data)))),
+                Next::End(ending) => ending,
+            };
+            let may_fail = matches!(ending, Ending::Cut(_)) || self.length_declared;
+            self.ending = Some(ending);
+            if may_fail {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
             }
-            self.end();
-            return Poll::Ready(None);
-        };
-        match rest.poll_recv(cx) {
-            Poll::Ready(Some(Chunk::Data(data))) => Poll::Ready(Some(Ok(Frame::data(data)))),
-            // Outside IIS a failure after the headers arrives here: the
-            // status cannot change any more, so the response is cut off
-            // (the client sees it incomplete) and the failure logged.
-            Poll::Ready(Some(Chunk::Failed(text))) => {
-                tracing::error!("{}", String::from_utf8_lossy(&text).trim_end());
-                self.end();
-                Poll::Ready(Some(Err(std::io::Error::other("the app failed after sending the headers"))))
-            }
-            Poll::Ready(None) => {
-                self.end();
-                Poll::Ready(None)
-            }
-            Poll::Pending => Poll::Pending,
+        }
+        self.end();
+        match self.ending.take() {
+            Some(Ending::Cut(why)) => Poll::Ready(Some(Err(std::io::Error::other(why)))),
+            Some(Ending::Clean) | None => Poll::Ready(None),
         }
     }
 

@@ -253,7 +253,10 @@ def latin1_header(environ, start_response):
 def declared_length(environ, start_response):
     """Five bytes, with the Content-Length the query's ``n`` declares,
     right or wrong: the server must hold the body to it (or drop a value
-    that is not a number), never let it break the connection's framing."""
-    declared = environ.get('QUERY_STRING', '').partition('n=')[2]
-    start_response('200 OK', [('Content-Type', 'text/plain'), ('Content-Length', declared)])
+    that is not a number), never let it break the connection's framing.
+    Whole, or with ``s`` in the query streamed in two chunks."""
+    query = dict(p.partition('=')[::2] for p in environ.get('QUERY_STRING', '').split('&'))
+    start_response('200 OK', [('Content-Type', 'text/plain'), ('Content-Length', query.get('n', ''))])
+    if 's' in query:
+        return (chunk for chunk in (b'hel', b'lo'))
     return [b'hello']

@@ -70,8 +70,13 @@ pub fn read_one(stream: &mut TcpStream) -> HttpResponse {
 /// bytes, whole, and the Content-Length its query declares) are held to
 /// that length: on one keep-alive connection, 3 declared gives 3 bytes and
 /// the next response still starts where it should; 9 declared gives the
-/// five bytes and a closed connection, so the client knows it is cut.
+/// five bytes and a closed connection, so the client knows it is cut;
+/// the same when the five bytes are streamed.
 pub fn assert_held_to_declared_length(port: u16) {
+    let streamed = raw_request(port, "GET", "/?n=9&s", "", b"");
+    let streamed = parse(&streamed);
+    assert!(streamed.head.to_ascii_lowercase().contains("content-length: 9\r\n"), "{}", streamed.head);
+    assert_eq!(streamed.body, b"hello", "a streamed body as far as it went");
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let get = |n: &str| format!("GET /?n={n} HTTP/1.1\r\nHost: localhost\r\n\r\n");
