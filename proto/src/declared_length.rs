@@ -19,6 +19,31 @@ pub fn parse(value: &[u8]) -> Option<u64> {
     std::str::from_utf8(value).ok()?.parse().ok()
 }
 
+/// Why a head's Content-Length is not taken as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    #[error("is not a number")]
+    NotANumber,
+    #[error("differs from the first")]
+    Differs,
+    /// The same as the first: harmless, and said once is enough.
+    #[error("repeats the first")]
+    Repeats,
+}
+
+/// A head's Content-Length `value`, `first` the one the head already has:
+/// a second one that differs would leave the length in doubt (hyper
+/// refuses such a head), and one that is not a number would be written
+/// as it is.
+pub fn admit(value: &[u8], first: Option<&[u8]>) -> Result<u64, Refused> {
+    let length = parse(value).ok_or(Refused::NotANumber)?;
+    match first.map(parse) {
+        None => Ok(length),
+        Some(first) if first == Some(length) => Err(Refused::Repeats),
+        Some(_) => Err(Refused::Differs),
+    }
+}
+
 /// How a body wholly at hand stands to the Content-Length declared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Declared {
@@ -55,6 +80,14 @@ mod tests {
         for bad in [&b""[..], b"+5", b"-1", b" 5", b"5,5", b"0x10", b"99999999999999999999999"] {
             assert_eq!(parse(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
+    }
+
+    #[test]
+    fn a_second_length_repeats_or_differs() {
+        assert_eq!(admit(b"5", None), Ok(5));
+        assert_eq!(admit(b"five", None), Err(Refused::NotANumber));
+        assert_eq!(admit(b"5", Some(b"5")), Err(Refused::Repeats));
+        assert_eq!(admit(b"6", Some(b"5")), Err(Refused::Differs));
     }
 
     #[test]

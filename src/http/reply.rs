@@ -10,7 +10,7 @@
 use crate::request::{Output, OutputSink, SendError, SinkFlags, TrySend, OUTPUT_CHANNEL_CHUNKS};
 use bytes::Bytes;
 use iiswsgi_proto::cgi_response::{HeadParser, HeadRef, Malformed};
-use iiswsgi_proto::declared_length::{self, Declared};
+use iiswsgi_proto::declared_length::{self, Declared, Refused};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use tokio::sync::{mpsc, oneshot};
@@ -232,20 +232,13 @@ fn response_head(head: HeadRef<'_>, shared: &Bytes) -> http::response::Parts {
 }
 
 /// Whether the app's Content-Length `value` goes out: a number, and the
-/// first one (hyper would refuse a head with another, and write one that
-/// is not a number as it is).
+/// only one (see [`declared_length::admit`]).
 fn keeps_length(value: &[u8], headers: &http::HeaderMap) -> bool {
-    let shown = || String::from_utf8_lossy(value).into_owned();
-    let Some(length) = declared_length::parse(value) else {
-        tracing::warn!("dropped the app's Content-Length {:?}: not a number", shown());
-        return false;
-    };
-    match headers.get(http::header::CONTENT_LENGTH) {
-        None => true,
-        Some(first) => {
-            if declared_length::parse(first.as_bytes()) != Some(length) {
-                tracing::warn!("dropped the app's second Content-Length {:?}: it differs from the first", shown());
-            }
+    match declared_length::admit(value, headers.get(http::header::CONTENT_LENGTH).map(|v| v.as_bytes())) {
+        Ok(_) => true,
+        Err(Refused::Repeats) => false,
+        Err(why) => {
+            tracing::warn!("dropped the app's Content-Length {:?}: it {why}", String::from_utf8_lossy(value));
             false
         }
     }

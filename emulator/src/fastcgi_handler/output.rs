@@ -9,7 +9,7 @@ use crate::cgi_response::{latin1_bytes, Head, HeadParser};
 use crate::error_page::IisError;
 use bytes::Bytes;
 use http::{header, HeaderName, HeaderValue, Response};
-use iiswsgi_proto::declared_length::{self, Declared};
+use iiswsgi_proto::declared_length::{self, Declared, Refused};
 use iiswsgi_proto::iis::StderrMode;
 use tokio::sync::{mpsc, oneshot};
 
@@ -266,22 +266,18 @@ fn build_response(head: Head, body: Body) -> Result<Response<Body>, String> {
             continue;
         }
         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("header name {name:?} is invalid"))?;
-        if name == header::CONTENT_LENGTH && !is_single_length(&value, response.headers()) {
-            return Err(format!("Content-Length {value:?} is not a number, or not the same as the first"));
+        if name == header::CONTENT_LENGTH {
+            let first = response.headers().get(header::CONTENT_LENGTH).map(HeaderValue::as_bytes);
+            match declared_length::admit(value.as_bytes(), first) {
+                Ok(_) | Err(Refused::Repeats) => {}
+                Err(why) => return Err(format!("Content-Length {value:?} {why}")),
+            }
         }
         let value = HeaderValue::from_bytes(&latin1_bytes(&value))
             .map_err(|_| format!("header {name} has an invalid value"))?;
         response.headers_mut().append(name, value);
     }
     Ok(response)
-}
-
-/// Whether a Content-Length the application sent is a number, and the
-/// only one or the same as the first (hyper refuses a head otherwise).
-fn is_single_length(value: &str, headers: &http::HeaderMap) -> bool {
-    let length = declared_length::parse(value.as_bytes());
-    let first = headers.get(header::CONTENT_LENGTH).map(|first| declared_length::parse(first.as_bytes()));
-    length.is_some() && first.is_none_or(|first| first == length)
 }
 
 /// `ReturnStdErrIn500`: the text the process wrote to FCGI_STDERR is the
