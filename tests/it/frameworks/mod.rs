@@ -1,9 +1,10 @@
 //! Real frameworks, installed from PyPI (testdata/requirements.txt): Flask,
 //! Django, Pyramid, Bottle and Falcon, each answering the scenario of
 //! testdata/frameworks/scenario.py through the emulator (IIS mode, one
-//! FastCGI instance, so one stuck request shows) and through nginx
-//! (`--bind`), every response compared with the same app served by
-//! wsgiref.simple_server in the same test.
+//! FastCGI instance, so one stuck request shows), in HTTP mode (`--bind
+//! http://`, as behind HttpPlatformHandler or the ASP.NET Core Module) and
+//! through nginx (`--bind`), every response compared with the same app
+//! served by wsgiref.simple_server in the same test.
 
 mod transcript;
 
@@ -215,6 +216,11 @@ fn matches_wsgiref(framework: &Framework) {
     let pythonpath = frameworks_dir().display().to_string();
     let args = [framework.app, "--venv", venv.to_str().unwrap(), "--pythonpath", &pythonpath];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let http = crate::http_mode::start(&args, &env);
+    compare(framework, "HTTP mode", &expected, &transcript(framework, http.port));
+    double_slash_is_a_404(framework, "HTTP mode", http.port);
+    assert!(!http.log_text().contains("has not ended"), "{}", http.log_text());
+    drop(http);
     let Some(nginx) = crate::front_ends::nginx::start_with(&args, &env, true) else { return };
     compare(framework, "nginx", &expected, &transcript(framework, nginx.port));
     double_slash_is_a_404(framework, "nginx", nginx.port);
